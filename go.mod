@@ -1,0 +1,22 @@
+module github.com/kloakprotocol/kloak
+
+go 1.26.0
+
+require (
+	github.com/btcsuite/btcd/btcutil v1.2.0
+	github.com/kaspanet/go-secp256k1 v0.0.7
+	github.com/kaspanet/kaspad v0.12.23
+	golang.org/x/crypto v0.59.0
+	google.golang.org/grpc v1.69.2
+)
+
+require (
+	github.com/golang/protobuf v1.5.4 // indirect
+	github.com/pkg/errors v0.9.1 // indirect
+	github.com/syndtr/goleveldb v1.0.1-0.20210819022825-2ae1ddf74ef7 // indirect
+	golang.org/x/net v0.62.0 // indirect
+	golang.org/x/sys v0.50.0 // indirect
+	golang.org/x/text v0.44.0 // indirect
+	google.golang.org/genproto v0.0.0-20210604141403-392c879c8b08 // indirect
+	google.golang.org/protobuf v1.35.1 // indirect
+)
