@@ -1,0 +1,18 @@
+module github.com/kloakprotocol/kloak/tools
+
+go 1.26.0
+
+require (
+	github.com/kaspanet/kaspad v0.12.23
+	github.com/kloakprotocol/kloak v0.0.0
+)
+
+require (
+	github.com/btcsuite/btcd/btcutil v1.2.0 // indirect
+	github.com/kaspanet/go-secp256k1 v0.0.7 // indirect
+	github.com/pkg/errors v0.9.1 // indirect
+	golang.org/x/crypto v0.59.0 // indirect
+	golang.org/x/sys v0.50.0 // indirect
+)
+
+replace github.com/kloakprotocol/kloak => ../
