@@ -75,7 +75,7 @@ func newBlake2b(key []byte) *writer {
 }
 
 func (w *writer) bytes(b []byte) *writer { w.h.Write(b); return w }
-func (w *writer) u8(v uint8) *writer    { w.buf[0] = v; w.h.Write(w.buf[:1]); return w }
+func (w *writer) u8(v uint8) *writer     { w.buf[0] = v; w.h.Write(w.buf[:1]); return w }
 func (w *writer) u16(v uint16) *writer {
 	binary.LittleEndian.PutUint16(w.buf[:2], v)
 	w.h.Write(w.buf[:2])

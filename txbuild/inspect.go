@@ -82,4 +82,3 @@ func ParseFeeRate(s string) (FeeRate, error) {
 	f, _ := strconv.ParseUint(frac, 10, 64)
 	return FeeRate(w*1000 + f), nil
 }
-
