@@ -1,0 +1,41 @@
+package txbuild_test
+
+import (
+	"bytes"
+	"fmt"
+
+	secp256k1 "github.com/kaspanet/go-secp256k1"
+
+	"github.com/kloakprotocol/kloak/address"
+	"github.com/kloakprotocol/kloak/amount"
+	"github.com/kloakprotocol/kloak/txbuild"
+)
+
+// Example signs a one-input, one-output transaction and checks it against
+// mainnet's rules.
+func Example() {
+	priv := bytes.Repeat([]byte{7}, 32)
+	kp, _ := secp256k1.DeserializeSchnorrPrivateKeyFromSlice(priv)
+	pub, _ := kp.SchnorrPublicKey()
+	xonly, _ := pub.Serialize()
+	from, _ := address.New(address.Mainnet, address.PubKey, xonly[:])
+	to, _ := address.Decode("kaspa:qqudhfpwvk30t2a9szlu9p9p3n9ja7xrrjg0thlvpwl772gamgaj5ka7kveea", address.Mainnet)
+
+	utxos := []txbuild.UTXOEntry{{Amount: 10 * amount.SompiPerKAS, ScriptPublicKey: from.ScriptPublicKey()}}
+	tx := &txbuild.Transaction{
+		Inputs:  []txbuild.Input{{PreviousOutpoint: txbuild.Outpoint{TransactionID: txbuild.Hash{1}}, SigOpCount: 1}},
+		Outputs: []txbuild.Output{{Amount: 10*amount.SompiPerKAS - 200_000, ScriptPublicKey: to.ScriptPublicKey()}},
+	}
+	if err := txbuild.SignInput(tx, utxos, 0, txbuild.SigHashAll, priv); err != nil {
+		panic(err)
+	}
+	m, _ := txbuild.CalcMasses(tx, utxos)
+	policy := txbuild.PolicyFor(address.Mainnet)
+	fmt.Println("compute mass:", m.Compute, "storage mass:", m.Storage)
+	fmt.Println("minimum relay fee:", policy.MinimumRelayFee(tx), "sompi")
+	fmt.Println("problems:", policy.Check(tx, utxos, txbuild.SompiPerGram(1)))
+	// Output:
+	// compute mass: 1624 storage mass: 0
+	// minimum relay fee: 162400 sompi
+	// problems: []
+}
