@@ -97,11 +97,15 @@ func (a Address) String() string {
 	if a.IsZero() {
 		return ""
 	}
-	prefix := a.net.Prefix()
-	data := append([]byte{byte(a.version)}, a.payload...)
+	return encode(a.net.Prefix(), append([]byte{byte(a.version)}, a.payload...))
+}
+
+// encode writes prefix and the 8-bit data (version byte and payload) in
+// Kaspa's address form.
+func encode(prefix string, data []byte) string {
 	data5, err := bech32.ConvertBits(data, 8, 5, true)
 	if err != nil {
-		// ConvertBits from 8 to 5 with padding cannot fail.
+		// ConvertBits from 8 to 5 bits with padding cannot fail.
 		panic(err)
 	}
 	sum := checksum(prefix, data5)
@@ -123,14 +127,16 @@ func (a Address) MarshalText() ([]byte, error) { return []byte(a.String()), nil 
 
 // Decode parses s and checks that it is an address of network net.
 func Decode(s string, net Network) (Address, error) {
-	a, err := Parse(s)
+	prefix, data, err := decode(s)
 	if err != nil {
 		return Address{}, err
 	}
-	if a.net != net {
-		return Address{}, fmt.Errorf("%w: %q is a %v address, want %v (prefix %q)", ErrWrongNetwork, s, a.net, net, net.Prefix()+":")
+	// The network is checked first: "this is a testnet address" helps more
+	// than any other complaint about it.
+	if got, ok := networkOfPrefix(prefix); ok && got != net {
+		return Address{}, fmt.Errorf("%w: %q is a %v address, want %v (prefix %q)", ErrWrongNetwork, s, got, net, net.Prefix()+":")
 	}
-	return a, nil
+	return fromData(s, prefix, data)
 }
 
 // maxAddressLen bounds the work on hostile input; the longest valid address
@@ -140,41 +146,17 @@ const maxAddressLen = 128
 // Parse decodes s into an address of whichever network its prefix names.
 // Prefer Decode, which also checks the network.
 func Parse(s string) (Address, error) {
-	if len(s) > maxAddressLen {
-		return Address{}, fmt.Errorf("%w: %d characters is too long", ErrMalformed, len(s))
+	prefix, data, err := decode(s)
+	if err != nil {
+		return Address{}, err
 	}
-	lower := strings.ToLower(s)
-	if lower != s && strings.ToUpper(s) != s {
-		return Address{}, fmt.Errorf("%w: %q mixes upper and lower case", ErrMalformed, s)
-	}
-	prefix, body, ok := strings.Cut(lower, ":")
-	if !ok {
-		return Address{}, fmt.Errorf("%w: %q has no prefix (want e.g. \"kaspa:\")", ErrMalformed, s)
-	}
+	return fromData(s, prefix, data)
+}
+
+func fromData(s, prefix string, data []byte) (Address, error) {
 	net, ok := networkOfPrefix(prefix)
 	if !ok {
 		return Address{}, fmt.Errorf("%w: %q", ErrUnknownPrefix, prefix)
-	}
-	if len(body) < 8+2 {
-		return Address{}, fmt.Errorf("%w: %q is too short", ErrMalformed, s)
-	}
-	data5 := make([]byte, len(body))
-	for i := 0; i < len(body); i++ {
-		c := body[i]
-		if c >= 128 || charsetRev[c] < 0 {
-			return Address{}, fmt.Errorf("%w: %q has the character %q, which is not in the address alphabet", ErrMalformed, s, c)
-		}
-		data5[i] = byte(charsetRev[c])
-	}
-	if !verifyChecksum(prefix, data5) {
-		return Address{}, fmt.Errorf("%w: %q", ErrChecksum, s)
-	}
-	data, err := bech32.ConvertBits(data5[:len(data5)-8], 5, 8, false)
-	if err != nil {
-		return Address{}, fmt.Errorf("%w: %q: %v", ErrMalformed, s, err)
-	}
-	if len(data) == 0 {
-		return Address{}, fmt.Errorf("%w: %q has an empty payload", ErrMalformed, s)
 	}
 	version := Version(data[0])
 	if version.PayloadLen() == 0 {
@@ -184,4 +166,50 @@ func Parse(s string) (Address, error) {
 		return Address{}, fmt.Errorf("%w: %v needs %d bytes, %q has %d", ErrPayloadLength, version, version.PayloadLen(), s, len(data)-1)
 	}
 	return Address{net: net, version: version, payload: data[1:]}, nil
+}
+
+// decode checks the form and checksum of s and returns its prefix and its
+// 8-bit data (version byte and payload, at least one byte).
+func decode(s string) (prefix string, data []byte, err error) {
+	if len(s) > maxAddressLen {
+		return "", nil, fmt.Errorf("%w: %d characters is too long", ErrMalformed, len(s))
+	}
+	lower := strings.ToLower(s)
+	if lower != s && strings.ToUpper(s) != s {
+		return "", nil, fmt.Errorf("%w: %q mixes upper and lower case", ErrMalformed, s)
+	}
+	prefix, body, ok := strings.Cut(lower, ":")
+	if !ok {
+		return "", nil, fmt.Errorf("%w: %q has no prefix (want e.g. \"kaspa:\")", ErrMalformed, s)
+	}
+	if prefix == "" {
+		return "", nil, fmt.Errorf("%w: %q has an empty prefix", ErrUnknownPrefix, s)
+	}
+	for i := 0; i < len(prefix); i++ {
+		if c := prefix[i]; c < 'a' || c > 'z' {
+			return "", nil, fmt.Errorf("%w: %q", ErrUnknownPrefix, prefix)
+		}
+	}
+	if len(body) < 8+2 {
+		return "", nil, fmt.Errorf("%w: %q is too short", ErrMalformed, s)
+	}
+	data5 := make([]byte, len(body))
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		if c >= 128 || charsetRev[c] < 0 {
+			return "", nil, fmt.Errorf("%w: %q has the character %q, which is not in the address alphabet", ErrMalformed, s, c)
+		}
+		data5[i] = byte(charsetRev[c])
+	}
+	if !verifyChecksum(prefix, data5) {
+		return "", nil, fmt.Errorf("%w: %q", ErrChecksum, s)
+	}
+	data, err = bech32.ConvertBits(data5[:len(data5)-8], 5, 8, false)
+	if err != nil {
+		return "", nil, fmt.Errorf("%w: %q: %v", ErrMalformed, s, err)
+	}
+	if len(data) == 0 {
+		return "", nil, fmt.Errorf("%w: %q has an empty payload", ErrMalformed, s)
+	}
+	return prefix, data, nil
 }
