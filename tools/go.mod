@@ -9,6 +9,8 @@ require (
 
 require (
 	github.com/btcsuite/btcd/btcutil v1.2.0 // indirect
+	github.com/jrick/logrotate v1.0.0 // indirect
+	github.com/kaspanet/go-muhash v0.0.4 // indirect
 	github.com/kaspanet/go-secp256k1 v0.0.7 // indirect
 	github.com/pkg/errors v0.9.1 // indirect
 	golang.org/x/crypto v0.59.0 // indirect
