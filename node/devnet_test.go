@@ -1,0 +1,258 @@
+package node_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	secp256k1 "github.com/kaspanet/go-secp256k1"
+
+	"github.com/kloakprotocol/kloak/address"
+	"github.com/kloakprotocol/kloak/amount"
+	"github.com/kloakprotocol/kloak/internal/devnet"
+	"github.com/kloakprotocol/kloak/node"
+	"github.com/kloakprotocol/kloak/txbuild"
+)
+
+type key struct {
+	priv []byte
+	addr address.Address
+}
+
+func devKey(t *testing.T, seed byte) key {
+	t.Helper()
+	priv := bytes.Repeat([]byte{seed}, 32)
+	kp, err := secp256k1.DeserializeSchnorrPrivateKeyFromSlice(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, _ := kp.SchnorrPublicKey()
+	ser, _ := pub.Serialize()
+	a, err := address.New(address.Devnet, address.PubKey, ser[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key{priv, a}
+}
+
+// spendable returns a UTXO of k that the node lets it spend now.
+func spendable(t *testing.T, ctx context.Context, c *node.Client, k key, maturity uint64) node.UTXO {
+	t.Helper()
+	info, err := c.DAGInfo(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	utxos, err := c.UTXOsByAddresses(ctx, []address.Address{k.addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range utxos {
+		if !u.Address.Equal(k.addr) {
+			t.Fatalf("UTXO of %s returned for %s", u.Address, k.addr)
+		}
+		if !u.Entry.IsCoinbase || u.Entry.BlockDAAScore+maturity <= info.VirtualDAAScore {
+			return u
+		}
+	}
+	t.Fatalf("%s has no spendable UTXO among %d", k.addr, len(utxos))
+	return node.UTXO{}
+}
+
+// pay builds and signs a 1-input, 2-output payment of amt from u to "to",
+// change back to from, paying the fee devnet's policy requires at rate.
+func pay(t *testing.T, from key, u node.UTXO, to address.Address, amt amount.Sompi, rate txbuild.FeeRate) (*txbuild.Transaction, amount.Sompi) {
+	t.Helper()
+	tx := &txbuild.Transaction{
+		Inputs: []txbuild.Input{{PreviousOutpoint: u.Outpoint, SigOpCount: 1, SignatureScript: make([]byte, 66)}},
+		Outputs: []txbuild.Output{
+			{Amount: amt, ScriptPublicKey: to.ScriptPublicKey()},
+			{Amount: u.Entry.Amount - amt, ScriptPublicKey: from.addr.ScriptPublicKey()},
+		},
+	}
+	utxos := []txbuild.UTXOEntry{u.Entry}
+	policy := txbuild.PolicyFor(address.Devnet)
+	var fee amount.Sompi
+	for range 3 { // the fee changes the change output, which changes storage mass
+		m, err := txbuild.CalcMasses(tx, utxos)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fee = amount.Sompi(policy.RequiredFee(tx, m, rate))
+		tx.Outputs[1].Amount = u.Entry.Amount - amt - fee
+	}
+	tx.Inputs[0].SignatureScript = nil
+	if err := txbuild.SignInput(tx, utxos, 0, txbuild.SigHashAll, from.priv); err != nil {
+		t.Fatal(err)
+	}
+	if p := policy.Check(tx, utxos, rate); len(p) != 0 {
+		t.Fatalf("payment breaks rules: %v", p)
+	}
+	return tx, fee
+}
+
+// TestFirstRealTransaction funds a key by mining on a real kaspad, pays
+// another address with a signed 1-in/2-out transaction, sees it in the
+// mempool and then accepted in a block, and checks both balances to the
+// sompi. A wrongly signed transaction comes back as a *RejectedError.
+func TestFirstRealTransaction(t *testing.T) {
+	n := devnet.Start(t, devnet.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	c, err := node.Dial(ctx, n.RPCAddress(), node.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+
+	info, err := c.ServerInfo(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Network != "kaspa-devnet" || !info.UTXOIndex {
+		t.Fatalf("server info %+v", info)
+	}
+
+	sender, recipient, miner := devKey(t, 1), devKey(t, 2), devKey(t, 3)
+	if _, err := n.MineUntilSpendable(ctx, sender.addr.String(), 10*amount.SompiPerKAS); err != nil {
+		t.Fatal(err)
+	}
+	// A block's coinbase pays the miners of the blocks it merges, so the
+	// sender keeps earning until blocks mined to someone else have merged
+	// all of its blocks. Settle that before taking the balance.
+	before := settledBalance(t, ctx, c, n, sender, miner)
+	u := spendable(t, ctx, c, sender, n.CoinbaseMaturity())
+	fees, err := c.FeeEstimate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("fee estimate %+v", fees)
+
+	const amt = 3*amount.SompiPerKAS + 12_345
+	tx, fee := pay(t, sender, u, recipient.addr, amt, fees.Normal)
+
+	// A signature made for other outputs is refused by the node.
+	forged := tx.Clone()
+	forged.Outputs[0].Amount++
+	forged.Outputs[1].Amount--
+	_, err = c.SubmitTransaction(ctx, forged)
+	var rej *node.RejectedError
+	if !errors.As(err, &rej) || !errors.Is(err, node.ErrRejected) || rej.TransactionID != forged.ID() || rej.Reason == "" {
+		t.Fatalf("forged transaction: %v", err)
+	}
+	t.Logf("node refused the forged transaction: %v", err)
+
+	id, err := c.SubmitTransaction(ctx, tx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id != tx.ID() {
+		t.Fatalf("id %s, want %s", id, tx.ID())
+	}
+	if ok, err := c.InMempool(ctx, id); err != nil || !ok {
+		t.Fatalf("not in mempool: %v, %v", ok, err)
+	}
+	start, err := c.DAGInfo(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.MineBlocks(ctx, miner.addr.String(), 3); err != nil {
+		t.Fatal(err)
+	}
+	chain, err := c.VirtualChainFromBlock(ctx, start.PruningPoint, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var acceptedIn txbuild.Hash
+	for _, a := range chain.Accepted {
+		if slices.Contains(a.IDs, id) {
+			acceptedIn = a.Block
+		}
+	}
+	if acceptedIn.IsZero() {
+		t.Fatalf("transaction %s not accepted by any of %d chain blocks", id, len(chain.Added))
+	}
+	if ok, err := c.InMempool(ctx, id); err != nil || ok {
+		t.Fatalf("still in mempool after acceptance: %v, %v", ok, err)
+	}
+
+	got, err := c.Balances(ctx, []address.Address{recipient.addr, sender.addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[0] != amt {
+		t.Errorf("recipient balance %d, want %d", got[0], amt)
+	}
+	if want := before - amt - fee; got[1] != want {
+		t.Errorf("sender balance %d, want %d (before %d − amount %d − fee %d)", got[1], want, before, amt, fee)
+	}
+	ru, err := c.UTXOsByAddresses(ctx, []address.Address{recipient.addr})
+	if err != nil || len(ru) != 1 || ru[0].Outpoint != (txbuild.Outpoint{TransactionID: id, Index: 0}) || ru[0].Entry.Amount != amt {
+		t.Fatalf("recipient UTXOs %+v, %v", ru, err)
+	}
+	// The accepting chain block's merge set holds the transaction.
+	blk, err := c.Block(ctx, acceptedIn, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !blk.IsChainBlock || blk.Timestamp <= 0 {
+		t.Fatalf("accepting block %+v", blk)
+	}
+	t.Logf("paid %s with fee %d sompi; accepted by chain block %s", amount.Sompi(amt), fee, acceptedIn)
+}
+
+func settledBalance(t *testing.T, ctx context.Context, c *node.Client, n *devnet.Node, k, miner key) amount.Sompi {
+	t.Helper()
+	last := amount.Sompi(0)
+	for i := range 20 {
+		if err := n.MineBlocks(ctx, miner.addr.String(), 1); err != nil {
+			t.Fatal(err)
+		}
+		b, err := c.Balance(ctx, k.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i > 0 && b == last {
+			return b
+		}
+		last = b
+	}
+	t.Fatalf("balance of %s still changing after 20 blocks", k.addr)
+	return 0
+}
+
+// TestCallBounds: a cancelled call returns at once with ErrUnavailable and
+// the client keeps working; a closed client says so; an address where no
+// node listens fails within the dial timeout.
+func TestCallBounds(t *testing.T) {
+	n := devnet.Start(t, devnet.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := node.Dial(ctx, n.RPCAddress(), node.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, stop := context.WithCancel(ctx)
+	stop()
+	if _, err := c.DAGInfo(done); err == nil {
+		t.Fatal("cancelled call succeeded")
+	}
+	if _, err := c.DAGInfo(ctx); err != nil {
+		t.Fatalf("after a cancelled call: %v", err)
+	}
+	c.Close()
+	if _, err := c.DAGInfo(ctx); !errors.Is(err, node.ErrClosed) {
+		t.Fatalf("closed client: %v", err)
+	}
+
+	began := time.Now()
+	_, err = node.Dial(ctx, "127.0.0.1:1", node.Options{DialTimeout: 2 * time.Second})
+	if !errors.Is(err, node.ErrUnavailable) {
+		t.Fatalf("dial of a closed port: %v", err)
+	}
+	if time.Since(began) > 10*time.Second {
+		t.Fatalf("dial took %v", time.Since(began))
+	}
+}
