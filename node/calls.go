@@ -77,11 +77,7 @@ func (c *Client) DAGInfo(ctx context.Context) (DAGInfo, error) {
 }
 
 // UTXO is an unspent output the node holds for an address.
-type UTXO struct {
-	Address  address.Address
-	Outpoint txbuild.Outpoint
-	Entry    txbuild.UTXOEntry
-}
+type UTXO = txbuild.UTXO
 
 // UTXOsByAddresses returns the unspent outputs of addrs.
 func (c *Client) UTXOsByAddresses(ctx context.Context, addrs []address.Address) ([]UTXO, error) {

@@ -71,6 +71,14 @@ type UTXOEntry struct {
 	IsCoinbase      bool
 }
 
+// UTXO is an unspent output: where it is, what it holds, and the address
+// it pays to.
+type UTXO struct {
+	Address  address.Address
+	Outpoint Outpoint
+	Entry    UTXOEntry
+}
+
 // Clone returns a deep copy of tx.
 func (tx *Transaction) Clone() *Transaction {
 	c := *tx
