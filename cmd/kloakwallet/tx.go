@@ -90,7 +90,8 @@ func decodeInspectInput(data []byte) (*txbuild.Transaction, []txbuild.UTXOEntry,
 	if err := dec.Decode(&in); err != nil {
 		return nil, nil, err
 	}
-	if dec.More() {
+	// Not dec.More(): it reports false before a stray ']' or '}'.
+	if _, err := dec.Token(); err != io.EOF {
 		return nil, nil, errors.New("trailing data after the JSON object")
 	}
 	if in.Transaction == nil {
