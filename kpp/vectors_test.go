@@ -217,12 +217,12 @@ func TestHandshake(t *testing.T) {
 		t.Fatalf("%+v %v", h, err)
 	}
 	for in, want := range map[string]string{
-		`{"role":"sender"}`:                       "Missing session_id",
-		`{"role":"sender","session_id":""}`:       "Missing session_id",
-		`{"role":"sender","session_id":12}`:       "Invalid session_id",
-		`{"role":"sender","session_id":"abc"}`:    "Invalid session_id",
+		`{"role":"sender"}`:                        "Missing session_id",
+		`{"role":"sender","session_id":""}`:        "Missing session_id",
+		`{"role":"sender","session_id":12}`:        "Invalid session_id",
+		`{"role":"sender","session_id":"abc"}`:     "Invalid session_id",
 		`{"role":"spy","session_id":"` + id + `"}`: "Invalid role",
-		`not json`:                                "Invalid handshake",
+		`not json`: "Invalid handshake",
 	} {
 		_, err := ParseHandshake([]byte(in))
 		re, ok := err.(*RelayError)

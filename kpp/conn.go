@@ -1,0 +1,123 @@
+package kpp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/coder/websocket"
+)
+
+// ErrRelay wraps failures to reach or talk to the relay.
+var ErrRelay = errors.New("kpp: relay connection")
+
+// maxFrame bounds every frame a wallet reads: an envelope, or the relay's
+// plaintext messages.
+const maxFrame = MaxEnvelope + 1024
+
+// conn is a wallet's WebSocket connection to a relay, with the session key.
+type conn struct {
+	ws  *websocket.Conn
+	key Key
+}
+
+func dialRelay(ctx context.Context, relayURL string, key Key, client *http.Client) (*conn, error) {
+	u := NormalizeRelayURL(relayURL)
+	ws, resp, err := websocket.Dial(ctx, u, &websocket.DialOptions{HTTPClient: client})
+	if err != nil {
+		if resp != nil {
+			return nil, fmt.Errorf("%w: %s: HTTP %s", ErrRelay, u, resp.Status)
+		}
+		return nil, fmt.Errorf("%w: %s: %w", ErrRelay, u, err)
+	}
+	ws.SetReadLimit(maxFrame)
+	return &conn{ws: ws, key: key}, nil
+}
+
+func (c *conn) handshake(ctx context.Context, role string) error {
+	b, _ := json.Marshal(Handshake{Role: role, SessionID: c.key.SessionID()})
+	return c.writeText(ctx, b)
+}
+
+func (c *conn) writeText(ctx context.Context, b []byte) error {
+	if err := c.ws.Write(ctx, websocket.MessageText, b); err != nil {
+		return fmt.Errorf("%w: send: %w", ErrRelay, err)
+	}
+	return nil
+}
+
+func (c *conn) read(ctx context.Context) ([]byte, error) {
+	_, b, err := c.ws.Read(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%w: waiting for a message: %w", ErrRelay, ctx.Err())
+		}
+		if s := websocket.CloseStatus(err); s != -1 {
+			var ce websocket.CloseError
+			errors.As(err, &ce)
+			return nil, fmt.Errorf("%w: closed by the other side (%d %s)", ErrRelay, s, ce.Reason)
+		}
+		return nil, fmt.Errorf("%w: %w", ErrRelay, err)
+	}
+	return b, nil
+}
+
+// readPlain reads a plaintext message from the relay; a relay error
+// message becomes a *RelayError.
+func (c *conn) readPlain(ctx context.Context) ([]byte, error) {
+	b, err := c.read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if re := asRelayError(b); re != nil {
+		return nil, re
+	}
+	return b, nil
+}
+
+func asRelayError(b []byte) *RelayError {
+	var re RelayError
+	if json.Unmarshal(b, &re) == nil && re.Code != "" {
+		return &re
+	}
+	return nil
+}
+
+func (c *conn) sendSealed(ctx context.Context, plaintext []byte) error {
+	wire, err := Seal(c.key, plaintext, nil)
+	if err != nil {
+		return err
+	}
+	return c.writeText(ctx, []byte(wire))
+}
+
+// readSealed reads and opens the peer's next message. A relay's plaintext
+// error (e.g. "Node shutting down") comes back as a *RelayError.
+func (c *conn) readSealed(ctx context.Context) ([]byte, error) {
+	b, err := c.read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pt, err := Open(c.key, string(b))
+	if err != nil {
+		if re := asRelayError(b); re != nil {
+			return nil, re
+		}
+		return nil, err
+	}
+	return pt, nil
+}
+
+// fail tells the peer why we stop (sealed broadcast_error) and closes.
+func (c *conn) fail(reason error) {
+	ctx, cancel := context.WithTimeout(context.Background(), closeWait)
+	defer cancel()
+	_ = c.sendSealed(ctx, broadcastErrorMessage(reason.Error()))
+	c.close()
+}
+
+func (c *conn) close() {
+	_ = c.ws.Close(websocket.StatusNormalClosure, "")
+}

@@ -1,0 +1,328 @@
+package kpp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/kloakprotocol/kloak/address"
+	"github.com/kloakprotocol/kloak/amount"
+	"github.com/kloakprotocol/kloak/txbuild"
+)
+
+// SenderChain is the sender's view of the network. *node.Client satisfies
+// it.
+type SenderChain interface {
+	UTXOLookup
+	// FeeRate is the network fee rate to pay.
+	FeeRate(ctx context.Context) (txbuild.FeeRate, error)
+	// SubmitTransaction broadcasts tx.
+	SubmitTransaction(ctx context.Context, tx *txbuild.Transaction) (txbuild.Hash, error)
+}
+
+// SenderWallet is what a paying wallet lends a payjoin. *wallet.Funds
+// satisfies it.
+type SenderWallet interface {
+	// SelectUTXO picks one of the wallet's UTXOs holding at least min.
+	SelectUTXO(ctx context.Context, min amount.Sompi) (txbuild.UTXO, error)
+	// ChangeAddress returns a fresh change address.
+	ChangeAddress(ctx context.Context) (address.Address, error)
+	// SignInput signs input i of tx, which spends utxos[i], a UTXO of the
+	// wallet, with SIGHASH_ALL.
+	SignInput(ctx context.Context, tx *txbuild.Transaction, utxos []txbuild.UTXOEntry, i int) error
+}
+
+// SenderConfig configures SenderPrepare.
+type SenderConfig struct {
+	Network address.Network
+	Wallet  SenderWallet
+	Chain   SenderChain
+	// Policy holds the network's rules; default txbuild.PolicyFor(Network).
+	Policy *txbuild.Policy
+	// FeeRate is the network fee rate; zero asks Chain.FeeRate.
+	FeeRate txbuild.FeeRate
+	// MaxNodeFee caps the fee the relay node may ask; zero means twice
+	// what DefaultFeePolicy asks for the payment.
+	MaxNodeFee amount.Sompi
+	// ChangeReserve is how much more than payment and node fee the
+	// sender's UTXO must hold, to cover the network fee and leave a change
+	// output KIP-9 does not punish; default 0.5 KAS.
+	ChangeReserve amount.Sompi
+	Timeouts      Timeouts
+	OnEvent       func(Event)
+	HTTPClient    *http.Client
+	// Random drives the payjoin's input order, output order and split;
+	// default crypto/rand.
+	Random io.Reader
+}
+
+// Errors of the sender's checks.
+var (
+	ErrNodeFeeTooHigh = errors.New("kpp: the relay node asks more than the fee cap")
+	ErrOfferMismatch  = errors.New("kpp: the receiver's offer does not match the payment request")
+)
+
+// SenderProposal is a payjoin the receiver has signed: it needs only the
+// sender's signature. Sign it and Finalize, or Abort.
+type SenderProposal struct {
+	cfg      SenderConfig
+	c        *conn
+	req      PaymentRequest
+	pj       *txbuild.Payjoin
+	tx       *txbuild.Transaction // the proposal with the receiver's signature
+	nodeFee  amount.Sompi
+	rate     txbuild.FeeRate
+	feeAddr  address.Address
+	finished bool
+}
+
+// SenderPrepare runs the sender's side up to its own signature: it parses
+// the payment request, pairs at the relay, checks the receiver's offer
+// against the request and the receiver's UTXO against its own node, builds
+// the payjoin with txbuild.Build2In4Out, sends it, and checks that the
+// receiver returned that very transaction with a valid signature on its own
+// input. Any refusal is a typed error, and the receiver is told.
+func SenderPrepare(ctx context.Context, uri string, cfg SenderConfig) (*SenderProposal, error) {
+	if cfg.Wallet == nil || cfg.Chain == nil {
+		return nil, errors.New("kpp: SenderConfig needs Wallet and Chain")
+	}
+	if cfg.Policy == nil {
+		p := txbuild.PolicyFor(cfg.Network)
+		cfg.Policy = &p
+	}
+	if cfg.ChangeReserve == 0 {
+		cfg.ChangeReserve = amount.SompiPerKAS / 2
+	}
+	cfg.Timeouts = cfg.Timeouts.withDefaults()
+	req, err := ParsePaymentRequest(uri, cfg.Network)
+	if err != nil {
+		return nil, err
+	}
+	p := &SenderProposal{cfg: cfg, req: req}
+	if p.c, err = dialRelay(ctx, req.RelayURL, req.Key, cfg.HTTPClient); err != nil {
+		return nil, err
+	}
+	if err := p.prepare(ctx); err != nil {
+		p.c.close()
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *SenderProposal) prepare(ctx context.Context) error {
+	cfg, req, t := p.cfg, p.req, p.cfg.Timeouts
+	if err := p.c.handshake(ctx, RoleSender); err != nil {
+		return err
+	}
+	sctx, cancel := context.WithTimeout(ctx, t.Step)
+	defer cancel()
+	first, err := p.c.readPlain(sctx)
+	if err != nil {
+		return fmt.Errorf("kpp: pairing: %w", err)
+	}
+	fa, err := decodeFeeAddress(first)
+	if err != nil {
+		return err
+	}
+	if p.feeAddr, err = address.Decode(fa.Address, cfg.Network); err != nil {
+		return fmt.Errorf("kpp: the relay's fee address: %w", err)
+	}
+	if p.nodeFee, err = fa.Policy().Fee(req.Amount); err != nil {
+		return fmt.Errorf("kpp: the relay's fee policy: %w", err)
+	}
+	capFee := cfg.MaxNodeFee
+	if capFee == 0 {
+		d, err := DefaultFeePolicy.Fee(req.Amount)
+		if err != nil {
+			return err
+		}
+		capFee = 2 * d
+	}
+	if p.nodeFee > capFee {
+		return fmt.Errorf("%w: %s for a payment of %s, cap %s", ErrNodeFeeTooHigh, p.nodeFee, req.Amount, capFee)
+	}
+	pt, err := p.c.readSealed(sctx)
+	if err != nil {
+		return fmt.Errorf("kpp: the receiver's offer: %w", err)
+	}
+	offer, err := DecodeReceiverOffer(pt, cfg.Network)
+	if err != nil {
+		return err
+	}
+	if err := checkOffer(offer, req); err != nil {
+		return err
+	}
+	p.event(Event{Step: StepPaired})
+	entry, err := cfg.Chain.LookupUTXO(ctx, offer.UTXO.Address, offer.UTXO.Outpoint)
+	if err != nil {
+		return fmt.Errorf("kpp: the receiver's UTXO %s: %w", offer.UTXO.Outpoint, err)
+	}
+	if entry.Amount != offer.UTXO.Entry.Amount || !entry.ScriptPublicKey.Equal(offer.UTXO.Entry.ScriptPublicKey) {
+		return fmt.Errorf("%w: the receiver claims its UTXO %s holds %s, the node says %s", ErrOfferMismatch, offer.UTXO.Outpoint, offer.UTXO.Entry.Amount, entry.Amount)
+	}
+	receiverUTXO := offer.UTXO
+	receiverUTXO.Entry = entry
+
+	rate := cfg.FeeRate
+	if rate == 0 {
+		if rate, err = cfg.Chain.FeeRate(ctx); err != nil {
+			return fmt.Errorf("kpp: fee rate: %w", err)
+		}
+	}
+	p.rate = rate
+	need := req.Amount + p.nodeFee + cfg.ChangeReserve
+	own, err := cfg.Wallet.SelectUTXO(ctx, need)
+	if err != nil {
+		return fmt.Errorf("kpp: a UTXO of at least %s: %w", need, err)
+	}
+	change, err := cfg.Wallet.ChangeAddress(ctx)
+	if err != nil {
+		return fmt.Errorf("kpp: change address: %w", err)
+	}
+	p.pj, err = txbuild.Build2In4Out(txbuild.PayjoinParams{
+		Sender: own, SenderChange: change, Receiver: receiverUTXO,
+		ReceiverAddresses: [2]address.Address{offer.Address1, offer.Address2},
+		Payment:           req.Amount, NodeFee: p.nodeFee, NodeFeeAddress: p.feeAddr,
+		Policy: *cfg.Policy, FeeRate: rate, Random: cfg.Random,
+	})
+	if err != nil {
+		p.c.fail(err)
+		return err
+	}
+	if err := p.c.sendSealed(ctx, SenderData{UTXO: own, ChangeAddress: change, Amount: req.Amount}.Marshal()); err != nil {
+		return err
+	}
+	msg := TransactionMessage{Tx: p.pj.Tx, YourInputIndex: p.pj.ReceiverInput, SenderInputIndex: p.pj.SenderInput}
+	if err := p.c.sendSealed(ctx, msg.Marshal()); err != nil {
+		return err
+	}
+	p.event(Event{Step: StepProposalSent, TransactionID: p.pj.Tx.ID()})
+
+	sctx2, cancel2 := context.WithTimeout(ctx, t.Step)
+	defer cancel2()
+	pt, err = p.c.readSealed(sctx2)
+	if err != nil {
+		return fmt.Errorf("kpp: waiting for the receiver's signature: %w", err)
+	}
+	returned, err := decodeReceiverSignature(pt)
+	if err != nil {
+		p.c.fail(err)
+		return err
+	}
+	if err := txbuild.VerifyAsSender(p.pj, returned); err != nil {
+		p.c.fail(err)
+		return err
+	}
+	p.tx = returned
+	p.event(Event{Step: StepReceiverSigned, TransactionID: returned.ID()})
+	return nil
+}
+
+func checkOffer(o ReceiverOffer, req PaymentRequest) error {
+	if o.Amount != req.Amount {
+		return fmt.Errorf("%w: the offer asks %s, the request %s", ErrOfferMismatch, o.Amount, req.Amount)
+	}
+	if !req.Address.IsZero() && !o.Address1.Equal(req.Address) {
+		return fmt.Errorf("%w: the offer's first address %s is not the request's %s", ErrOfferMismatch, o.Address1, req.Address)
+	}
+	if o.Address1.Equal(o.Address2) {
+		return fmt.Errorf("%w: the offer names the same address twice", ErrOfferMismatch)
+	}
+	if !o.UTXO.Address.ScriptPublicKey().Equal(o.UTXO.Entry.ScriptPublicKey) {
+		return fmt.Errorf("%w: the offer's UTXO script does not pay its address", ErrOfferMismatch)
+	}
+	return nil
+}
+
+func decodeFeeAddress(b []byte) (FeeAddress, error) {
+	var fa FeeAddress
+	if err := decodeJSON(b, &fa); err != nil || fa.Type != MsgFeeAddress || fa.Address == "" {
+		return FeeAddress{}, fmt.Errorf("%w: want the relay's dust_address message", ErrUnexpectedMessage)
+	}
+	return fa, nil
+}
+
+// Transaction returns a copy of the payjoin with the receiver's signature;
+// the sender signs input SenderInput.
+func (p *SenderProposal) Transaction() *txbuild.Transaction { return p.tx.Clone() }
+
+// UTXOEntries returns the entries of the two inputs, in input order, as
+// the sender's node reports them.
+func (p *SenderProposal) UTXOEntries() []txbuild.UTXOEntry {
+	return append([]txbuild.UTXOEntry(nil), p.pj.UTXOs...)
+}
+
+// SenderInput is the index of the sender's input.
+func (p *SenderProposal) SenderInput() int { return p.pj.SenderInput }
+
+// NodeFee is the relay node's fee, F.
+func (p *SenderProposal) NodeFee() amount.Sompi { return p.nodeFee }
+
+// NetworkFee is the fee the transaction pays the network.
+func (p *SenderProposal) NetworkFee() amount.Sompi { return p.pj.NetworkFee }
+
+// Payment is the amount paid, P.
+func (p *SenderProposal) Payment() amount.Sompi { return p.req.Amount }
+
+// SenderResult is a broadcast payjoin, from the sender's side.
+type SenderResult struct {
+	TransactionID txbuild.Hash
+	Transaction   *txbuild.Transaction
+	// Debit is what left the sender's wallet: P + F + network fee.
+	Debit amount.Sompi
+}
+
+// SignAndFinalize signs the sender's input with the wallet and finalizes.
+func (p *SenderProposal) SignAndFinalize(ctx context.Context) (*SenderResult, error) {
+	tx := p.Transaction()
+	if err := p.cfg.Wallet.SignInput(ctx, tx, p.UTXOEntries(), p.pj.SenderInput); err != nil {
+		err = fmt.Errorf("kpp: sign: %w", err)
+		p.Abort(err)
+		return nil, err
+	}
+	return p.Finalize(ctx, tx)
+}
+
+// Finalize checks that signed is the agreed payjoin with both signatures
+// valid, broadcasts it through the sender's node, and tells the receiver
+// the outcome (broadcast_success or broadcast_error).
+func (p *SenderProposal) Finalize(ctx context.Context, signed *txbuild.Transaction) (*SenderResult, error) {
+	if p.finished {
+		return nil, errors.New("kpp: proposal already finalized or aborted")
+	}
+	p.finished = true
+	defer p.c.close()
+	if err := txbuild.VerifySigned(p.pj, signed, *p.cfg.Policy, p.rate); err != nil {
+		p.c.fail(err)
+		return nil, err
+	}
+	id, err := p.cfg.Chain.SubmitTransaction(ctx, signed)
+	if err != nil {
+		p.c.fail(fmt.Errorf("broadcast failed: %w", err))
+		return nil, fmt.Errorf("kpp: broadcast: %w", err)
+	}
+	p.event(Event{Step: StepBroadcast, TransactionID: id})
+	if err := p.c.sendSealed(ctx, broadcastSuccessMessage(id)); err != nil {
+		// Broadcast happened; the receiver learns it from its node.
+		return &SenderResult{TransactionID: id, Transaction: signed, Debit: p.req.Amount + p.nodeFee + p.pj.NetworkFee},
+			fmt.Errorf("kpp: broadcast %s, but could not tell the receiver: %w", id, err)
+	}
+	return &SenderResult{TransactionID: id, Transaction: signed, Debit: p.req.Amount + p.nodeFee + p.pj.NetworkFee}, nil
+}
+
+// Abort tells the receiver the payjoin is off and closes the session.
+func (p *SenderProposal) Abort(reason error) {
+	if p.finished {
+		return
+	}
+	p.finished = true
+	p.c.fail(reason)
+}
+
+func (p *SenderProposal) event(e Event) {
+	if p.cfg.OnEvent != nil {
+		p.cfg.OnEvent(e)
+	}
+}
