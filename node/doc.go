@@ -13,6 +13,10 @@
 // call reconnects, waiting a capped, growing backoff after repeated failures
 // and logging each reconnect.
 //
+// LookupUTXO, TransactionSeen, FeeRate and VirtualDAAScore answer the
+// questions a payjoin asks of a node: is this input unspent and whose, was
+// the payment broadcast, what fee rate, which DAA score.
+//
 // The SDK's protocol packages do not require this client: they take small
 // interfaces (look up a UTXO, submit a transaction) that a wallet can satisfy
 // with its own node connection.

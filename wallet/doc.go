@@ -57,10 +57,21 @@
 // cost no scrypt: ReserveReceive and ReserveChange hand out a batch of
 // addresses and record it with one small atomic write before returning.
 //
+// # Spending
+//
+// Wallet.Funds spends the wallet's coins through a node (a UTXOSource such
+// as *node.Client): UTXOs and Balance of the receive and change addresses
+// up to the next index plus a lookahead (immature coinbase outputs left
+// out), SelectUTXO and ContributeUTXO for the two sides of a payjoin,
+// FreshAddresses and ChangeAddress, SignInput, and Send for an ordinary
+// payment, built and signed but not submitted. Imported legacy keys
+// (LegacyKeys) are not among its addresses.
+//
 // # What it does not do
 //
-// It does not talk to a node, scan for used addresses (gap limit), sign
-// transactions (package txbuild does, with Key.PrivateKey), handle
+// It does not talk to a node itself (Funds asks its UTXOSource), discover
+// used addresses beyond the lookahead, sign transactions other than
+// through Funds (package txbuild does, with Key.PrivateKey), handle
 // multisig (purpose 45') or ECDSA addresses, import rusty-kaspa's "gen0"
 // (KDX) legacy derivation, or lock a wallet file against a second process.
 // Go cannot guarantee that secrets are wiped: Zero and Close clear the key
