@@ -274,6 +274,18 @@ func (f *Funds) Balance(ctx context.Context) (amount.Sompi, error) {
 	return s.total, err
 }
 
+// Balances is a wallet's balance split by what can be spent now.
+type Balances struct {
+	Spendable amount.Sompi // Balance: what Send and the payjoin can use
+	Maturing  amount.Sompi // coinbase outputs not yet mature
+}
+
+// Balances returns the spendable and the maturing balance in one scan.
+func (f *Funds) Balances(ctx context.Context) (Balances, error) {
+	s, err := f.scan(ctx)
+	return Balances{Spendable: s.total, Maturing: s.immatureTotal}, err
+}
+
 // SelectUTXO returns the smallest spendable UTXO holding at least min: the
 // single coin a payjoin sender spends, leaving larger coins whole. If no
 // single UTXO is large enough it returns ErrInsufficientFunds saying the
