@@ -1,0 +1,137 @@
+package relay
+
+import (
+	"errors"
+	"log/slog"
+	"net/netip"
+	"time"
+
+	"github.com/kloakprotocol/kloak/kpp"
+)
+
+// Defaults of Config's limits (PROTOCOL.md §7). The timeouts are the
+// Python original's; the other limits are kloak's (the original has none).
+const (
+	DefaultMaxMessageSize      = 64 << 10 // bytes per WebSocket message
+	DefaultHandshakeTimeout    = 15 * time.Second
+	DefaultBlobTimeout         = 60 * time.Second
+	DefaultPendingTTL          = 300 * time.Second
+	DefaultSessionLifetime     = 10 * time.Minute
+	DefaultMaxSessionBytes     = 1 << 20 // per direction of a bridged session
+	DefaultMaxQueuedMessages   = 16
+	DefaultMaxQueuedBytes      = 64 << 10
+	DefaultMaxPending          = 20_000
+	DefaultMaxConnections      = 25_000
+	DefaultMaxConnectionsPerIP = 64
+	DefaultWriteTimeout        = 10 * time.Second
+	DefaultFeeAddressTimeout   = 10 * time.Second
+)
+
+// Config configures a Server. Every limit has a documented default, used
+// where the field is zero (or negative); FeeAddresses is the only
+// required field.
+type Config struct {
+	// FeeAddresses hands out the node's fee ("dust") address, one per
+	// pairing. Required.
+	FeeAddresses FeeAddresses
+
+	// FeePolicy is announced to every sender in the dust_address message
+	// (fee_min, fee_unit in sompi). Zero means kpp.DefaultFeePolicy, the
+	// Python node's implicit policy.
+	FeePolicy kpp.FeePolicy
+
+	// MaxMessageSize caps one WebSocket message in bytes, handshake
+	// included. A larger message closes the connection with status 1009
+	// (message too big). Default 64 KiB (the original: 1,000,000 bytes).
+	MaxMessageSize int64
+
+	// HandshakeTimeout bounds the wait for a wallet's first message.
+	// Default 15 s, as the original.
+	HandshakeTimeout time.Duration
+
+	// BlobTimeout bounds the wait for a receiver's encrypted blob after
+	// its handshake. Default 60 s, as the original.
+	BlobTimeout time.Duration
+
+	// PendingTTL is how long a receiver waits for its sender. Default
+	// 300 s, as the original.
+	PendingTTL time.Duration
+
+	// SessionLifetime caps a bridged session, from pairing to close.
+	// Default 10 minutes (the original: unbounded).
+	SessionLifetime time.Duration
+
+	// MaxSessionBytes caps the payload bytes relayed in each direction of
+	// a bridged session (the receiver's blob not counted). Default 1 MiB.
+	MaxSessionBytes int64
+
+	// MaxQueuedMessages and MaxQueuedBytes bound what a waiting receiver
+	// may send after its blob and before a sender arrives; it is kept
+	// and relayed in order once the pair is bridged. More closes the
+	// receiver (status 1008). Defaults 16 messages and 64 KiB. A Python
+	// receiver sends nothing in that phase.
+	MaxQueuedMessages int
+	MaxQueuedBytes    int64
+
+	// MaxPending caps the receivers waiting for a sender. Default 20,000.
+	MaxPending int
+
+	// MaxConnections caps open WebSocket connections in total; more are
+	// refused with HTTP 503 before the upgrade. Default 25,000.
+	MaxConnections int
+
+	// MaxConnectionsPerIP caps open connections per client address (an
+	// IPv4 address, or an IPv6 /64); more are refused with HTTP 429.
+	// Default 64.
+	MaxConnectionsPerIP int
+
+	// TrustedProxies lists the reverse proxies whose X-Forwarded-For
+	// header names the client. The header of any other peer is ignored,
+	// so that a client cannot choose the address its limit is counted
+	// against. Default none: the client is r.RemoteAddr.
+	TrustedProxies []netip.Prefix
+
+	// WriteTimeout bounds one write to a wallet; a wallet that does not
+	// read for that long is disconnected. Default 10 s.
+	WriteTimeout time.Duration
+
+	// FeeAddressTimeout bounds FeeAddresses.NextFeeAddress. Default 10 s.
+	FeeAddressTimeout time.Duration
+
+	// Logger receives structured events. It never receives a blob, a
+	// full session id (8 hex characters at most) or, above Debug, an IP
+	// address. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// ErrNoFeeAddresses is returned by New for a Config without FeeAddresses.
+var ErrNoFeeAddresses = errors.New("relay: Config.FeeAddresses is required")
+
+func (c Config) withDefaults() Config {
+	if c.FeePolicy == (kpp.FeePolicy{}) {
+		c.FeePolicy = kpp.DefaultFeePolicy
+	}
+	setDefault(&c.MaxMessageSize, DefaultMaxMessageSize)
+	setDefault(&c.HandshakeTimeout, DefaultHandshakeTimeout)
+	setDefault(&c.BlobTimeout, DefaultBlobTimeout)
+	setDefault(&c.PendingTTL, DefaultPendingTTL)
+	setDefault(&c.SessionLifetime, DefaultSessionLifetime)
+	setDefault(&c.MaxSessionBytes, DefaultMaxSessionBytes)
+	setDefault(&c.MaxQueuedMessages, DefaultMaxQueuedMessages)
+	setDefault(&c.MaxQueuedBytes, DefaultMaxQueuedBytes)
+	setDefault(&c.MaxPending, DefaultMaxPending)
+	setDefault(&c.MaxConnections, DefaultMaxConnections)
+	setDefault(&c.MaxConnectionsPerIP, DefaultMaxConnectionsPerIP)
+	setDefault(&c.WriteTimeout, DefaultWriteTimeout)
+	setDefault(&c.FeeAddressTimeout, DefaultFeeAddressTimeout)
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+func setDefault[T int | int64 | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
+}
