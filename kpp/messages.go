@@ -200,16 +200,16 @@ func DecodeReceiverOffer(plaintext []byte, net address.Network) (ReceiverOffer, 
 	}
 	var o ReceiverOffer
 	if o.UTXO, err = decodeUTXO(m["utxo"], net); err != nil {
-		return ReceiverOffer{}, fmt.Errorf("receiver offer: %w", err)
+		return ReceiverOffer{}, fmt.Errorf("%w: receiver offer: %w", ErrUnexpectedMessage, err)
 	}
 	if o.Address1, err = decodeAddress(m["address_1"], net); err != nil {
-		return ReceiverOffer{}, fmt.Errorf("receiver offer: address_1: %w", err)
+		return ReceiverOffer{}, fmt.Errorf("%w: receiver offer: address_1: %w", ErrUnexpectedMessage, err)
 	}
 	if o.Address2, err = decodeAddress(m["address_2"], net); err != nil {
-		return ReceiverOffer{}, fmt.Errorf("receiver offer: address_2: %w", err)
+		return ReceiverOffer{}, fmt.Errorf("%w: receiver offer: address_2: %w", ErrUnexpectedMessage, err)
 	}
 	if o.Amount, err = decodeKAS(m["amount"]); err != nil {
-		return ReceiverOffer{}, fmt.Errorf("receiver offer: %w", err)
+		return ReceiverOffer{}, fmt.Errorf("%w: receiver offer: %w", ErrUnexpectedMessage, err)
 	}
 	return o, nil
 }
@@ -235,13 +235,13 @@ func DecodeSenderData(plaintext []byte, net address.Network) (SenderData, error)
 	}
 	var d SenderData
 	if d.UTXO, err = decodeUTXO(m["utxo"], net); err != nil {
-		return SenderData{}, fmt.Errorf("sender data: %w", err)
+		return SenderData{}, fmt.Errorf("%w: sender data: %w", ErrUnexpectedMessage, err)
 	}
 	if d.ChangeAddress, err = decodeAddress(m["change_address"], net); err != nil {
-		return SenderData{}, fmt.Errorf("sender data: change_address: %w", err)
+		return SenderData{}, fmt.Errorf("%w: sender data: change_address: %w", ErrUnexpectedMessage, err)
 	}
 	if d.Amount, err = decodeKAS(m["amount"]); err != nil {
-		return SenderData{}, fmt.Errorf("sender data: %w", err)
+		return SenderData{}, fmt.Errorf("%w: sender data: %w", ErrUnexpectedMessage, err)
 	}
 	return d, nil
 }

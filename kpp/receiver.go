@@ -79,6 +79,10 @@ type Timeouts struct {
 	// Seen bounds the receiver's wait for its node to show the broadcast;
 	// default 2 min.
 	Seen time.Duration
+	// PairRetry is how long a sender keeps asking a relay that answers
+	// "No matching receiver waiting" (the receiver's offer may still be on
+	// its way); default 3 s. Negative: ask once.
+	PairRetry time.Duration
 }
 
 func (t Timeouts) withDefaults() Timeouts {
@@ -90,6 +94,9 @@ func (t Timeouts) withDefaults() Timeouts {
 	}
 	if t.Seen <= 0 {
 		t.Seen = 2 * time.Minute
+	}
+	if t.PairRetry == 0 {
+		t.PairRetry = 3 * time.Second
 	}
 	return t
 }

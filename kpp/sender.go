@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/kloakprotocol/kloak/address"
 	"github.com/kloakprotocol/kloak/amount"
@@ -101,27 +102,59 @@ func SenderPrepare(ctx context.Context, uri string, cfg SenderConfig) (*SenderPr
 		return nil, err
 	}
 	p := &SenderProposal{cfg: cfg, req: req}
-	if p.c, err = dialRelay(ctx, req.RelayURL, req.Key, cfg.HTTPClient); err != nil {
+	first, err := p.pair(ctx)
+	if err != nil {
 		return nil, err
 	}
-	if err := p.prepare(ctx); err != nil {
+	if err := p.prepare(ctx, first); err != nil {
 		p.c.close()
 		return nil, err
 	}
 	return p, nil
 }
 
-func (p *SenderProposal) prepare(ctx context.Context) error {
-	cfg, req, t := p.cfg, p.req, p.cfg.Timeouts
-	if err := p.c.handshake(ctx, RoleSender); err != nil {
-		return err
+// pair connects to the relay as the sender and returns the relay's first
+// message. A relay that has not yet filed the receiver's offer (the two
+// wallets raced, or the relay is a Python node, which refuses rather than
+// waits) answers "No matching receiver waiting"; pair then tries again
+// for up to Timeouts.PairRetry.
+func (p *SenderProposal) pair(ctx context.Context) ([]byte, error) {
+	deadline := time.Now().Add(p.cfg.Timeouts.PairRetry)
+	wait := 100 * time.Millisecond
+	for {
+		c, err := dialRelay(ctx, p.req.RelayURL, p.req.Key, p.cfg.HTTPClient)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.handshake(ctx, RoleSender); err != nil {
+			c.close()
+			return nil, err
+		}
+		sctx, cancel := context.WithTimeout(ctx, p.cfg.Timeouts.Step)
+		first, err := c.readPlain(sctx)
+		cancel()
+		if err == nil {
+			p.c = c
+			return first, nil
+		}
+		c.close()
+		var re *RelayError
+		if !errors.As(err, &re) || re.Code != ErrTextNoReceiver || time.Now().Add(wait).After(deadline) {
+			return nil, fmt.Errorf("kpp: pairing: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("kpp: pairing: %w", ctx.Err())
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, time.Second)
 	}
+}
+
+func (p *SenderProposal) prepare(ctx context.Context, first []byte) error {
+	cfg, req, t := p.cfg, p.req, p.cfg.Timeouts
 	sctx, cancel := context.WithTimeout(ctx, t.Step)
 	defer cancel()
-	first, err := p.c.readPlain(sctx)
-	if err != nil {
-		return fmt.Errorf("kpp: pairing: %w", err)
-	}
 	fa, err := decodeFeeAddress(first)
 	if err != nil {
 		return err
@@ -130,7 +163,7 @@ func (p *SenderProposal) prepare(ctx context.Context) error {
 		return fmt.Errorf("kpp: the relay's fee address: %w", err)
 	}
 	if p.nodeFee, err = fa.Policy().Fee(req.Amount); err != nil {
-		return fmt.Errorf("kpp: the relay's fee policy: %w", err)
+		return fmt.Errorf("%w: the relay's fee policy: %w", ErrUnexpectedMessage, err)
 	}
 	capFee := cfg.MaxNodeFee
 	if capFee == 0 {
