@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/kloakprotocol/kloak/address"
 	"github.com/kloakprotocol/kloak/amount"
@@ -22,11 +23,13 @@ import (
 // that names the field. "verboseData" (which the node adds) is accepted
 // and ignored.
 
-// jsonUint reads a JSON number or decimal string as an unsigned integer of
-// the given bit size.
+// jsonUint reads a JSON number or decimal string as an unsigned integer.
+// A value that is not one is kept and reported with its field's path by
+// fieldErr.uint.
 type jsonUint struct {
 	v   uint64
 	set bool
+	bad string
 }
 
 func (u *jsonUint) UnmarshalJSON(b []byte) error {
@@ -38,7 +41,11 @@ func (u *jsonUint) UnmarshalJSON(b []byte) error {
 	}
 	v, err := strconv.ParseUint(s, 10, 64)
 	if err != nil {
-		return fmt.Errorf("want an unsigned integer, got %s", b)
+		u.bad = string(b)
+		if len(u.bad) > 40 {
+			u.bad = u.bad[:40] + "…"
+		}
+		return nil
 	}
 	u.v, u.set = v, true
 	return nil
@@ -92,6 +99,10 @@ func (f *fieldErr) fail(path, format string, args ...any) {
 }
 
 func (f *fieldErr) uint(path string, u *jsonUint, bits int) uint64 {
+	if u != nil && u.bad != "" {
+		f.fail(path, "want an unsigned integer, got %s", u.bad)
+		return 0
+	}
 	if u == nil || !u.set {
 		f.fail(path, "missing")
 		return 0
@@ -134,7 +145,79 @@ func (f *fieldErr) spk(path string, s *address.ScriptPublicKey) address.ScriptPu
 	return *s
 }
 
+// knownKeys are the exact names of the fields of kaspad's RPC transaction
+// and UTXO entry. encoding/json matches names without regard to case and
+// lets a repeated key win over an earlier one; checkKeys refuses both.
+var knownKeys = map[string]bool{
+	"version": true, "inputs": true, "outputs": true, "lockTime": true, "subnetworkId": true, "gas": true,
+	"payload": true, "mass": true, "verboseData": true, "previousOutpoint": true, "transactionId": true,
+	"index": true, "signatureScript": true, "sequence": true, "sigOpCount": true, "amount": true,
+	"scriptPublicKey": true, "blockDaaScore": true, "isCoinbase": true,
+}
+
+// checkKeys walks the JSON value and refuses a key that is not spelled
+// exactly as a known field, and a key given twice in one object. The
+// contents of "verboseData", which the node adds and kloak ignores, are not
+// checked.
+func checkKeys(b []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var walk func(depth int) error
+	walk = func(depth int) error {
+		if depth > 32 {
+			return errors.New("nested too deeply")
+		}
+		t, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		switch t {
+		case json.Delim('{'):
+			seen := map[string]bool{}
+			for dec.More() {
+				kt, err := dec.Token()
+				if err != nil {
+					return err
+				}
+				k, _ := kt.(string)
+				if seen[strings.ToLower(k)] {
+					return fmt.Errorf("key %q given twice", k)
+				}
+				seen[strings.ToLower(k)] = true
+				if k == "verboseData" {
+					var skip json.RawMessage
+					if err := dec.Decode(&skip); err != nil {
+						return err
+					}
+					continue
+				}
+				if !knownKeys[k] {
+					return fmt.Errorf("unknown field %q", k)
+				}
+				if err := walk(depth + 1); err != nil {
+					return err
+				}
+			}
+			_, err = dec.Token()
+			return err
+		case json.Delim('['):
+			for dec.More() {
+				if err := walk(depth + 1); err != nil {
+					return err
+				}
+			}
+			_, err = dec.Token()
+			return err
+		}
+		return nil
+	}
+	return walk(0)
+}
+
 func decodeStrict(b []byte, v any) error {
+	if err := checkKeys(b); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

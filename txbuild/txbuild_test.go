@@ -364,6 +364,9 @@ func TestTransactionJSON(t *testing.T) {
 		{"amount above supply", `"amount":"100000000"`, `"amount":"18446744073709551615"`},
 		{"missing spk version", `{"version":0,"scriptPublicKey"`, `{"scriptPublicKey"`},
 		{"null inputs", `"inputs":[`, `"inputs":null,"x":[`},
+		{"duplicate key", `"lockTime":"0",`, `"lockTime":"0","lockTime":"5",`},
+		{"case variant", `"lockTime":"0",`, `"LockTime":"0",`},
+		{"case-variant duplicate", `"lockTime":"0",`, `"lockTime":"0","LOCKTIME":"9",`},
 	}
 	for _, c := range bad {
 		text := strings.Replace(kaspactl, c.edit, c.want, 1)
@@ -379,6 +382,10 @@ func TestTransactionJSON(t *testing.T) {
 	err = json.Unmarshal([]byte(strings.Replace(kaspactl, `"lockTime":"0",`, "", 1)), &x)
 	if err == nil || !strings.Contains(err.Error(), "lockTime: missing") {
 		t.Errorf("missing lockTime error: %v", err)
+	}
+	err = json.Unmarshal([]byte(strings.Replace(kaspactl, `"sequence":"0"`, `"sequence":"-5"`, 1)), &x)
+	if err == nil || !strings.Contains(err.Error(), "inputs[0].sequence: want an unsigned integer") {
+		t.Errorf("bad integer error: %v", err)
 	}
 	// UTXO entries.
 	var u UTXOEntry
