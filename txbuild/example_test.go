@@ -1,24 +1,23 @@
 package txbuild_test
 
 import (
-	"bytes"
 	"fmt"
-
-	secp256k1 "github.com/kaspanet/go-secp256k1"
 
 	"github.com/kloakprotocol/kloak/address"
 	"github.com/kloakprotocol/kloak/amount"
 	"github.com/kloakprotocol/kloak/txbuild"
+	"github.com/kloakprotocol/kloak/wallet"
 )
 
 // Example signs a one-input, one-output transaction and checks it against
 // mainnet's rules.
 func Example() {
-	priv := bytes.Repeat([]byte{7}, 32)
-	kp, _ := secp256k1.DeserializeSchnorrPrivateKeyFromSlice(priv)
-	pub, _ := kp.SchnorrPublicKey()
-	xonly, _ := pub.Serialize()
-	from, _ := address.New(address.Mainnet, address.PubKey, xonly[:])
+	// A key of a wallet: the first receive address of a BIP39 mnemonic.
+	seed, _ := wallet.SeedFromMnemonic("abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about", "")
+	acct, _ := wallet.NewAccount(seed, 0, address.Mainnet)
+	key, _ := acct.Receive(0)
+	priv, _ := key.PrivateKey()
+	from := key.Address
 	to, _ := address.Decode("kaspa:qqudhfpwvk30t2a9szlu9p9p3n9ja7xrrjg0thlvpwl772gamgaj5ka7kveea", address.Mainnet)
 
 	utxos := []txbuild.UTXOEntry{{Amount: 10 * amount.SompiPerKAS, ScriptPublicKey: from.ScriptPublicKey()}}

@@ -2,9 +2,10 @@ package txbuild
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 
-	secp256k1 "github.com/kaspanet/go-secp256k1"
+	"github.com/kloakprotocol/kloak/internal/secp"
 )
 
 // SignInput signs input i of tx with the 32-byte private key priv, which
@@ -34,42 +35,30 @@ func (s *SigHasher) SignInput(i int, t SigHashType, priv []byte) error {
 	var sig []byte
 	switch kind {
 	case 0: // Schnorr
-		key, err := secp256k1.DeserializeSchnorrPrivateKeyFromSlice(priv)
-		if err != nil {
+		key, err := secp.NewSchnorrKey(priv)
+		if errors.Is(err, secp.ErrInvalidPrivateKey) {
 			return fmt.Errorf("input %d: bad private key: %w", i, err)
-		}
-		pub, err := key.SchnorrPublicKey()
-		if err != nil {
+		} else if err != nil {
 			return fmt.Errorf("input %d: %w", i, err)
 		}
-		ser, err := pub.Serialize()
-		if err != nil {
-			return fmt.Errorf("input %d: %w", i, err)
-		}
-		if !bytes.Equal(ser[:], owner) {
+		defer key.Zero()
+		if ser := key.PublicKey(); !bytes.Equal(ser[:], owner) {
 			return fmt.Errorf("input %d: %w", i, ErrKeyMismatch)
 		}
 		h, err := s.Schnorr(i, t)
 		if err != nil {
 			return err
 		}
-		hh := secp256k1.Hash(h)
-		sg, err := key.SchnorrSign(&hh)
+		sg, err := key.Sign(h)
 		if err != nil {
 			return fmt.Errorf("input %d: sign: %w", i, err)
 		}
-		sig = sg.Serialize()[:]
+		sig = sg[:]
 	default: // ECDSA
-		key, err := secp256k1.DeserializeECDSAPrivateKeyFromSlice(priv)
-		if err != nil {
+		ser, err := secp.ECDSAPublicKey(priv)
+		if errors.Is(err, secp.ErrInvalidPrivateKey) {
 			return fmt.Errorf("input %d: bad private key: %w", i, err)
-		}
-		pub, err := key.ECDSAPublicKey()
-		if err != nil {
-			return fmt.Errorf("input %d: %w", i, err)
-		}
-		ser, err := pub.Serialize()
-		if err != nil {
+		} else if err != nil {
 			return fmt.Errorf("input %d: %w", i, err)
 		}
 		if !bytes.Equal(ser[:], owner) {
@@ -79,12 +68,11 @@ func (s *SigHasher) SignInput(i int, t SigHashType, priv []byte) error {
 		if err != nil {
 			return err
 		}
-		hh := secp256k1.Hash(h)
-		sg, err := key.ECDSASign(&hh)
+		sg, err := secp.ECDSASign(priv, h)
 		if err != nil {
 			return fmt.Errorf("input %d: sign: %w", i, err)
 		}
-		sig = sg.Serialize()[:]
+		sig = sg[:]
 	}
 	script := make([]byte, 0, 66)
 	script = append(script, 0x41)
@@ -125,40 +113,26 @@ func (s *SigHasher) VerifyInput(i int) error {
 	if !t.Valid() {
 		return fmt.Errorf("input %d: %w: 0x%02x", i, ErrBadSigHashType, script[65])
 	}
+	var h Hash
 	if kind == 0 {
-		pub, err := secp256k1.DeserializeSchnorrPubKey(owner)
-		if err != nil {
-			return fmt.Errorf("input %d: %w: %v", i, ErrBadSignature, err)
-		}
-		sig, err := secp256k1.DeserializeSchnorrSignatureFromSlice(script[1:65])
-		if err != nil {
-			return fmt.Errorf("input %d: %w: %v", i, ErrBadSignature, err)
-		}
-		h, err := s.Schnorr(i, t)
+		h, err = s.Schnorr(i, t)
 		if err != nil {
 			return err
 		}
-		hh := secp256k1.Hash(h)
-		if !pub.SchnorrVerify(&hh, sig) {
-			return fmt.Errorf("input %d: %w", i, ErrBadSignature)
+		err = secp.SchnorrVerify(owner, h, script[1:65])
+	} else {
+		h, err = s.ECDSA(i, t)
+		if err != nil {
+			return err
 		}
+		err = secp.ECDSAVerify(owner, h, script[1:65])
+	}
+	switch {
+	case err == nil:
 		return nil
-	}
-	pub, err := secp256k1.DeserializeECDSAPubKey(owner)
-	if err != nil {
-		return fmt.Errorf("input %d: %w: %v", i, ErrBadSignature, err)
-	}
-	sig, err := secp256k1.DeserializeECDSASignatureFromSlice(script[1:65])
-	if err != nil {
-		return fmt.Errorf("input %d: %w: %v", i, ErrBadSignature, err)
-	}
-	h, err := s.ECDSA(i, t)
-	if err != nil {
-		return err
-	}
-	hh := secp256k1.Hash(h)
-	if !pub.ECDSAVerify(&hh, sig) {
+	case errors.Is(err, secp.ErrVerify):
 		return fmt.Errorf("input %d: %w", i, ErrBadSignature)
+	default: // the key or the signature does not parse
+		return fmt.Errorf("input %d: %w: %v", i, ErrBadSignature, err)
 	}
-	return nil
 }

@@ -8,23 +8,21 @@ import (
 	"strings"
 	"testing"
 
-	secp256k1 "github.com/kaspanet/go-secp256k1"
-
 	"github.com/kloakprotocol/kloak/address"
 	"github.com/kloakprotocol/kloak/amount"
+	"github.com/kloakprotocol/kloak/internal/secp"
 )
 
 // testKey returns a deterministic private key and its Schnorr P2PK script.
 func testKey(t testing.TB, seed byte) ([]byte, address.ScriptPublicKey) {
 	t.Helper()
 	priv := bytes.Repeat([]byte{seed}, 32)
-	kp, err := secp256k1.DeserializeSchnorrPrivateKeyFromSlice(priv)
+	kp, err := secp.NewSchnorrKey(priv)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub, _ := kp.SchnorrPublicKey()
-	ser, _ := pub.Serialize()
-	a, err := address.New(address.Mainnet, address.PubKey, ser[:])
+	pub := kp.PublicKey()
+	a, err := address.New(address.Mainnet, address.PubKey, pub[:])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,13 +32,11 @@ func testKey(t testing.TB, seed byte) ([]byte, address.ScriptPublicKey) {
 func testECDSAKey(t testing.TB, seed byte) ([]byte, address.ScriptPublicKey) {
 	t.Helper()
 	priv := bytes.Repeat([]byte{seed}, 32)
-	k, err := secp256k1.DeserializeECDSAPrivateKeyFromSlice(priv)
+	pub, err := secp.ECDSAPublicKey(priv)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub, _ := k.ECDSAPublicKey()
-	ser, _ := pub.Serialize()
-	a, err := address.New(address.Mainnet, address.PubKeyECDSA, ser[:])
+	a, err := address.New(address.Mainnet, address.PubKeyECDSA, pub[:])
 	if err != nil {
 		t.Fatal(err)
 	}

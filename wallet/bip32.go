@@ -5,13 +5,14 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/binary"
+	"errors"
 	"fmt"
 
-	secp256k1 "github.com/kaspanet/go-secp256k1"
 	//lint:ignore SA1019 BIP32 defines key fingerprints with RIPEMD-160.
 	"golang.org/x/crypto/ripemd160"
 
 	"github.com/kloakprotocol/kloak/address"
+	"github.com/kloakprotocol/kloak/internal/secp"
 )
 
 // HardenedOffset is added to a child index to make it hardened (BIP32:
@@ -73,20 +74,11 @@ func newMasterKey(seed []byte, version [4]byte) (*ExtendedKey, error) {
 // publicKeyOf returns the compressed public key of a 32-byte private key,
 // or an error if the key is zero or not below the group order.
 func publicKeyOf(priv []byte) ([33]byte, error) {
-	key, err := secp256k1.DeserializeECDSAPrivateKeyFromSlice(priv)
-	if err != nil {
+	pub, err := secp.ECDSAPublicKey(priv)
+	if errors.Is(err, secp.ErrInvalidPrivateKey) {
 		return [33]byte{}, ErrInvalidPrivateKey
 	}
-	defer func() { *key = secp256k1.ECDSAPrivateKey{} }()
-	pub, err := key.ECDSAPublicKey()
-	if err != nil {
-		return [33]byte{}, err
-	}
-	ser, err := pub.Serialize()
-	if err != nil {
-		return [33]byte{}, err
-	}
-	return *ser, nil
+	return pub, err
 }
 
 // Child returns child i of k: hardened if i >= HardenedOffset. A public
@@ -134,42 +126,34 @@ func (k *ExtendedKey) Child(i uint32) (*ExtendedKey, error) {
 		child.priv, child.pub = priv, pub
 		return child, nil
 	}
-	pub, err := secp256k1.DeserializeECDSAPubKey(k.pub[:])
-	if err != nil {
-		return nil, err
-	}
 	var tweak [32]byte
 	copy(tweak[:], sum[:32])
 	// Fails when IL >= n or the sum is the point at infinity: both make
 	// the child invalid under BIP32.
-	if err := pub.Add(tweak); err != nil {
+	pub, err := secp.PublicKeyTweakAdd(k.pub[:], tweak)
+	if errors.Is(err, secp.ErrTweak) {
 		return nil, fmt.Errorf("%w: index %s", ErrInvalidChild, formatIndex(i))
-	}
-	ser, err := pub.Serialize()
-	if err != nil {
+	} else if err != nil {
 		return nil, err
 	}
-	child.pub = *ser
+	child.pub = pub
 	return child, nil
 }
 
 // addPrivate returns (k + tweak) mod n as a new 32-byte slice. It fails
 // when tweak >= n or the sum is zero, the cases BIP32 calls invalid.
 func addPrivate(k, tweak []byte) ([]byte, error) {
-	key, err := secp256k1.DeserializeECDSAPrivateKeyFromSlice(k)
-	if err != nil {
-		return nil, ErrInvalidPrivateKey
-	}
-	defer func() { *key = secp256k1.ECDSAPrivateKey{} }()
 	var t [32]byte
 	copy(t[:], tweak)
 	defer clear(t[:])
-	if err := key.Add(t); err != nil {
+	sum, err := secp.PrivateKeyTweakAdd(k, t)
+	if errors.Is(err, secp.ErrInvalidPrivateKey) {
+		return nil, ErrInvalidPrivateKey
+	} else if err != nil {
 		return nil, err
 	}
-	ser := key.Serialize()
-	out := append([]byte(nil), ser[:]...)
-	clear(ser[:])
+	out := append([]byte(nil), sum[:]...)
+	clear(sum[:])
 	return out, nil
 }
 

@@ -7,9 +7,9 @@ import (
 	"fmt"
 
 	"github.com/btcsuite/btcd/btcutil/base58"
-	secp256k1 "github.com/kaspanet/go-secp256k1"
 
 	"github.com/kloakprotocol/kloak/address"
+	"github.com/kloakprotocol/kloak/internal/secp"
 )
 
 // keyVersion pairs the private and public version bytes of extended keys.
@@ -134,7 +134,7 @@ func ParseExtendedKey(s string) (*ExtendedKey, error) {
 	if b[45] != 2 && b[45] != 3 {
 		return nil, fmt.Errorf("%w: public key prefix %#02x, want 0x02 or 0x03", ErrInvalidExtendedKey, b[45])
 	}
-	if _, err := secp256k1.DeserializeECDSAPubKey(b[45:78]); err != nil {
+	if err := secp.ParsePublicKey(b[45:78]); err != nil {
 		return nil, fmt.Errorf("%w: public key is not on the curve", ErrInvalidExtendedKey)
 	}
 	copy(k.pub[:], b[45:78])

@@ -55,9 +55,19 @@ func (f *nodeFlags) open(ctx context.Context, cmd *cobra.Command) (*session, err
 	if err != nil {
 		return nil, err
 	}
-	client, err := node.Dial(ctx, f.kaspad, node.Options{})
+	s, err := f.attach(ctx, w)
 	if err != nil {
 		w.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// attach connects the open wallet w to the node; closing the session
+// closes w.
+func (f *nodeFlags) attach(ctx context.Context, w *wallet.Wallet) (*session, error) {
+	client, err := node.Dial(ctx, f.kaspad, node.Options{})
+	if err != nil {
 		return nil, err
 	}
 	maturity := f.maturity

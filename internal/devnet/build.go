@@ -248,7 +248,8 @@ func goCommand() (string, error) {
 func runGo(ctx context.Context, goBin, dir string, args ...string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, goBin, args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOWORK=off", "GOTOOLCHAIN=local", "GOFLAGS=-mod=mod")
+	// kaspad needs cgo (go-secp256k1), whatever the caller's CGO_ENABLED.
+	cmd.Env = append(os.Environ(), "GOWORK=off", "GOTOOLCHAIN=local", "GOFLAGS=-mod=mod", "CGO_ENABLED=1")
 	cmd.WaitDelay = 5 * time.Second
 	var out bytes.Buffer
 	cmd.Stdout = &out

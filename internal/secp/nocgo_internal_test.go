@@ -1,0 +1,5 @@
+//go:build !cgo
+
+package secp
+
+const cgoEnabled = false
