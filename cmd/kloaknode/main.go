@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"runtime/debug"
@@ -18,7 +19,9 @@ const protocolVersion = "1.0.0"
 
 func main() {
 	if err := newRootCmd().Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "kloaknode:", err)
+		if !errors.Is(err, errReported) {
+			fmt.Fprintln(os.Stderr, "kloaknode:", err)
+		}
 		os.Exit(1)
 	}
 }
@@ -40,7 +43,9 @@ func newRootCmd() *cobra.Command {
 		Short: "Run a kloak node: a blind relay for KPP payjoins on Kaspa",
 		Long: `kloaknode runs a kloak node: the WebSocket relay that pairs the receiver and the
 sender of a Kloak Payment Protocol payjoin and relays their encrypted messages,
-with a fee address from the node's own wallet for each pairing.
+with a fee address from the node's own wallet for each pairing. "kloaknode run"
+runs the node, with an operator console on its terminal; "kloaknode wallet"
+creates, imports (from a Python kloak node) and lists the node wallet.
 
 The wallet password comes from $` + passwordEnv + ` if it is set, otherwise
 from the terminal without echo.`,
@@ -49,6 +54,6 @@ from the terminal without echo.`,
 		SilenceErrors: true,
 	}
 	root.SetVersionTemplate("kloaknode {{.Version}}\n")
-	root.AddCommand(newRunCmd())
+	root.AddCommand(newRunCmd(), newWalletCmd())
 	return root
 }

@@ -88,6 +88,10 @@ func start(t *testing.T, env []string, args ...string) *proc {
 			if m := listening.FindStringSubmatch(line); m != nil {
 				p.url <- m[1]
 			}
+			var rec struct{ Msg, URL string }
+			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "kloaknode: relay listening" {
+				p.url <- rec.URL
+			}
 		}
 	}()
 	go func() {
@@ -151,12 +155,20 @@ func (p *proc) wait() int {
 // returns the dust_address message the sender gets.
 func pair(t *testing.T, url string) kpp.FeeAddress {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
 	key, err := kpp.NewKey()
 	if err != nil {
 		t.Fatal(err)
 	}
+	dust, _ := pairWith(t, url, key)
+	return dust
+}
+
+// pairWith is pair with the session key given; it also returns the
+// receiver's blob.
+func pairWith(t *testing.T, url string, key kpp.Key) (kpp.FeeAddress, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	id := key.SessionID()
 	recv, _, err := websocket.Dial(ctx, url, nil)
 	if err != nil {
@@ -206,7 +218,7 @@ func pair(t *testing.T, url string) kpp.FeeAddress {
 		t.Fatalf("receiver got %q, %v", got, err)
 	}
 	send.Close(websocket.StatusNormalClosure, "")
-	return dust
+	return dust, blob
 }
 
 // receiveAddress opens the wallet file and returns its receive address i
@@ -336,6 +348,10 @@ func TestDevnet(t *testing.T) {
 		}
 	})
 
+	t.Run("json logs hold no secrets", func(t *testing.T) {
+		testJSONLogs(t, kaspad)
+	})
+
 	t.Run("port taken", func(t *testing.T) {
 		taken := listen(t)
 		p := start(t, []string{"KLOAK_WALLET_PASSWORD=" + testPassword}, append([]string{"run", "--ws-port", port(taken), "--wallet-file", walletPath}, base...)...)
@@ -403,6 +419,9 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"run", "--fee-unit", "0"}, "--fee-unit must be more than 0"},
 		{[]string{"run", "--ws-port", "70000"}, "not a port number"},
 		{[]string{"run", "--log-level", "loud"}, "--log-level"},
+		{[]string{"run", "--log-format", "xml"}, `--log-format "xml": want text or json`},
+		{[]string{"wallet", "import-python", "--wallet-file", "x"}, `required flag(s) "python-wallet" not set`},
+		{[]string{"wallet", "create", "--network", "moonnet"}, "--network: unknown Kaspa network"},
 	} {
 		p := start(t, nil, tc.args...)
 		if code := p.wait(); code != 1 {

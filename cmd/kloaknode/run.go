@@ -16,12 +16,14 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/kloakprotocol/kloak/address"
 	"github.com/kloakprotocol/kloak/amount"
 	"github.com/kloakprotocol/kloak/kpp"
 	"github.com/kloakprotocol/kloak/node"
 	"github.com/kloakprotocol/kloak/relay"
+	"github.com/kloakprotocol/kloak/wallet"
 )
 
 // Bounds of the steps of run.
@@ -40,6 +42,8 @@ type runOptions struct {
 	feeMin     string
 	feeUnit    string
 	logLevel   string
+	logFormat  string
+	maturity   uint64
 }
 
 func newRunCmd() *cobra.Command {
@@ -52,6 +56,10 @@ and printing its new mnemonic once, if the file does not exist), and serves the
 KPP relay at ws://BIND:PORT/kpp until SIGINT or SIGTERM, which shut it down
 gracefully: every connected wallet is told, and run waits up to 10 s for them.
 
+When standard input is a terminal, run also offers the operator console there:
+type help at its "> " prompt (status, balance, fundaddr, pulse, sessions, sweep).
+Logs go to standard error (--log-format text or json).
+
 Environment (a flag given on the command line wins):
   KLOAK_WS_PORT          --ws-port (used only if all digits)
   KLOAK_WS_BIND          --ws-bind
@@ -61,8 +69,23 @@ Environment (a flag given on the command line wins):
   ` + passwordEnv + `  the wallet password (else asked on the terminal)`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			o.applyEnv(cmd.Flags().Changed, cmd.ErrOrStderr())
-			return run(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), o)
+			log, err := newLogger(cmd.ErrOrStderr(), o.logFormat, o.logLevel)
+			if err != nil {
+				return err
+			}
+			var warnings strings.Builder
+			o.applyEnv(cmd.Flags().Changed, &warnings)
+			for _, w := range strings.Split(strings.TrimSpace(warnings.String()), "\n") {
+				if w != "" {
+					log.Warn(w)
+				}
+			}
+			err = run(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), log, o)
+			if err != nil && o.logFormat == logJSON {
+				log.Error("kloaknode: " + err.Error())
+				return reportedError{err}
+			}
+			return err
 		},
 	}
 	f := cmd.Flags()
@@ -74,6 +97,8 @@ Environment (a flag given on the command line wins):
 	f.StringVar(&o.feeMin, "fee-min", "0.2", "smallest node fee in KAS, announced to senders")
 	f.StringVar(&o.feeUnit, "fee-unit", "0.1", "node fee rounding unit in KAS: a sender's debit is a multiple of it")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error (IP addresses are logged only at debug)")
+	f.StringVar(&o.logFormat, "log-format", logText, "log format on standard error: text (key=value) or json (one object per line)")
+	f.Uint64Var(&o.maturity, "coinbase-maturity", 0, "DAA scores before a mined coin is spendable (default: 1000 on mainnet and testnet, 100 on devnet and simnet)")
 	return cmd
 }
 
@@ -142,7 +167,7 @@ func (o *runOptions) feePolicy() (kpp.FeePolicy, error) {
 
 // run is the node: everything before the listening line fails fast with
 // a clear error; after it, only a signal (or a dead listener) stops it.
-func run(ctx context.Context, stdout, stderr io.Writer, o runOptions) error {
+func run(ctx context.Context, stdout, stderr io.Writer, log *slog.Logger, o runOptions) error {
 	network, err := address.ParseNetwork(o.network)
 	if err != nil {
 		return fmt.Errorf("--network: %w", err)
@@ -154,11 +179,6 @@ func run(ctx context.Context, stdout, stderr io.Writer, o runOptions) error {
 	if o.wsPort < 0 || o.wsPort > 65535 {
 		return fmt.Errorf("--ws-port %d is not a port number", o.wsPort)
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
-		return fmt.Errorf("--log-level: %w", err)
-	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	walletPath, err := o.walletPath()
 	if err != nil {
 		return err
@@ -166,18 +186,33 @@ func run(ctx context.Context, stdout, stderr io.Writer, o runOptions) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	// Standard input feeds the console only when a person is at it.
+	var in *lineInput
+	consoleOff := ""
+	switch {
+	case !term.IsTerminal(int(os.Stdin.Fd())):
+		consoleOff = "stdin not a terminal"
+	case inBackground(int(os.Stdin.Fd())):
+		// Reading the terminal from the background would stop the node.
+		consoleOff = "running in the background of its terminal"
+	default:
+		in = newLineInput(os.Stdin)
+	}
+
 	kaspad, err := connectKaspad(ctx, o.kaspad, network, log)
 	if err != nil {
 		return err
 	}
 	defer kaspad.Close()
 
-	w, err := openOrCreateWallet(walletPath, network, stdout, stderr)
+	w, err := openOrCreateWallet(ctx, walletPath, network, stdout, stderr, in, log)
 	if err != nil {
 		return err
 	}
 	defer w.Close()
 	log.Info("kloaknode: wallet open", "file", walletPath, "network", network.String(), "next_receive_index", w.NextReceiveIndex())
+	maturity := o.coinbaseMaturity(network)
+	funds := w.Funds(kaspad, wallet.FundsOptions{CoinbaseMaturity: maturity})
 
 	srv, err := relay.New(relay.Config{
 		FeeAddresses: relay.NewWalletFeeAddresses(w, 0),
@@ -194,8 +229,31 @@ func run(ctx context.Context, stdout, stderr io.Writer, o runOptions) error {
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	fmt.Fprintf(stderr, "kloaknode: relay listening on ws://%s%s\n", ln.Addr(), relay.Path)
+	url := "ws://" + ln.Addr().String() + relay.Path
+	if o.logFormat == logJSON {
+		log.Info("kloaknode: relay listening", "url", url)
+	} else {
+		fmt.Fprintf(stderr, "kloaknode: relay listening on %s\n", url)
+	}
 	log.Info("kloaknode: running", "version", versionString(), "fee_min", policy.Min.KAS(), "fee_unit", policy.Unit.KAS())
+
+	// Discovery pulses plug in here: see pulse.go.
+	var pulses pulser
+
+	consoleDone := make(chan struct{})
+	if in == nil {
+		log.Info("kloaknode: operator console disabled (" + consoleOff + ")")
+		close(consoleDone)
+	} else {
+		c := &console{
+			out: stdout, in: in, log: log, network: network, relayURL: url, kaspadAddr: o.kaspad,
+			chain: kaspad, funds: funds, relay: srv, pulses: pulses, legacy: w, maturity: maturity,
+		}
+		go func() {
+			defer close(consoleDone)
+			c.run(ctx)
+		}()
+	}
 
 	var serveErr error
 	select {
@@ -213,8 +271,26 @@ func run(ctx context.Context, stdout, stderr io.Writer, o runOptions) error {
 	if serveErr == nil {
 		<-served
 	}
-	log.Info("kloaknode: stopped", "stats", fmt.Sprintf("%+v", srv.Stats()))
+	select { // the console's work all takes ctx, which has ended
+	case <-consoleDone:
+	case <-sctx.Done():
+	}
+	st := srv.Stats()
+	log.Info("kloaknode: stopped", slog.Group("stats", "connections", st.Connections, "pending", st.Pending, "bridged", st.Bridged, "served", st.Served))
 	return serveErr
+}
+
+// coinbaseMaturity is --coinbase-maturity, or the network's: 1000 DAA
+// scores on mainnet and testnet (after Crescendo), 100 on devnet and
+// simnet.
+func (o *runOptions) coinbaseMaturity(network address.Network) uint64 {
+	switch {
+	case o.maturity != 0:
+		return o.maturity
+	case network == address.Devnet || network == address.Simnet:
+		return 100
+	}
+	return wallet.DefaultCoinbaseMaturity
 }
 
 // connectKaspad dials kaspad and checks that it runs network.

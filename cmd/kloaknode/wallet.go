@@ -1,30 +1,43 @@
 package main
 
 import (
-	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-
-	"golang.org/x/term"
 
 	"github.com/kloakprotocol/kloak/address"
 	"github.com/kloakprotocol/kloak/wallet"
 )
 
 // openOrCreateWallet opens the node wallet at path, or creates it on
-// network if there is no file there, printing its new mnemonic once.
-func openOrCreateWallet(path string, network address.Network, stdout, prompts io.Writer) (*wallet.Wallet, error) {
+// network if there is no file there, printing its new mnemonic once to
+// stdout and, when in is not nil (standard input is a terminal), waiting
+// for Enter so that the words are not scrolled away by the logs.
+func openOrCreateWallet(ctx context.Context, path string, network address.Network, stdout, prompts io.Writer, in *lineInput, log *slog.Logger) (*wallet.Wallet, error) {
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		return createWallet(path, network, stdout, prompts)
+		log.Info("kloaknode: no wallet file; creating a new wallet", "file", path, "network", network.String())
+		w, err := createWallet(ctx, path, network, stdout, prompts)
+		if err != nil {
+			return nil, err
+		}
+		if in != nil {
+			fmt.Fprint(stdout, "Press Enter once the words are written down. ")
+			if _, _, err := in.next(ctx); err != nil {
+				w.Close()
+				return nil, err
+			}
+		}
+		return w, nil
 	} else if err != nil {
 		return nil, err
 	}
-	password, err := readPassword(prompts, false)
+	password, err := readPassword(ctx, prompts, walletPassword)
 	if err != nil {
 		return nil, err
 	}
@@ -40,9 +53,10 @@ func openOrCreateWallet(path string, network address.Network, stdout, prompts io
 	return w, nil
 }
 
-func createWallet(path string, network address.Network, stdout, prompts io.Writer) (*wallet.Wallet, error) {
-	fmt.Fprintf(prompts, "kloaknode: no wallet at %s; creating a new %s wallet.\n", path, network)
-	password, err := readPassword(prompts, true)
+// createWallet creates a node wallet with a new 24-word mnemonic at path
+// and prints the words once to stdout.
+func createWallet(ctx context.Context, path string, network address.Network, stdout, prompts io.Writer) (*wallet.Wallet, error) {
+	password, err := readPassword(ctx, prompts, newWalletPassword)
 	if err != nil {
 		return nil, err
 	}
@@ -61,13 +75,20 @@ func createWallet(path string, network address.Network, stdout, prompts io.Write
 	if err != nil {
 		return nil, err
 	}
-
 	fmt.Fprintf(stdout, "Created node wallet %s (%v).\n\n", path, network)
-	fmt.Fprintln(stdout, "WRITE DOWN THESE 24 WORDS, in order, and keep them offline. They are the only")
+	printMnemonic(stdout, mnemonic)
+	fmt.Fprintln(stdout, "Fee addresses are handed out 256 indexes at a time; to recover the fees, scan")
+	fmt.Fprintln(stdout, "the receive chain up to the wallet file's next receive index, not a gap limit.")
+	return w, nil
+}
+
+// printMnemonic prints the words of a new wallet, numbered, four a line.
+func printMnemonic(stdout io.Writer, mnemonic string) {
+	list := strings.Fields(mnemonic)
+	fmt.Fprintf(stdout, "WRITE DOWN THESE %d WORDS, in order, and keep them offline. They are the only\n", len(list))
 	fmt.Fprintln(stdout, "way to recover the node's fees if the file or its password is lost, and anyone")
 	fmt.Fprintln(stdout, "who sees them can spend them. They are not shown again.")
 	fmt.Fprintln(stdout)
-	list := strings.Fields(mnemonic)
 	for i := 0; i < len(list); i += 4 {
 		var line strings.Builder
 		for j := i; j < i+4 && j < len(list); j++ {
@@ -76,11 +97,4 @@ func createWallet(path string, network address.Network, stdout, prompts io.Write
 		fmt.Fprintln(stdout, strings.TrimRight(line.String(), " "))
 	}
 	fmt.Fprintln(stdout)
-	fmt.Fprintln(stdout, "Fee addresses are handed out 256 indexes at a time; to recover the fees, scan")
-	fmt.Fprintln(stdout, "the receive chain up to the wallet file's next receive index, not a gap limit.")
-	if term.IsTerminal(int(os.Stdin.Fd())) {
-		fmt.Fprint(prompts, "Press Enter once the words are written down. ")
-		bufio.NewReader(os.Stdin).ReadString('\n')
-	}
-	return w, nil
 }
