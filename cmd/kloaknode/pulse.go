@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"github.com/kloakprotocol/kloak/discovery"
 	"time"
 
 	"github.com/kloakprotocol/kloak/txbuild"
@@ -28,22 +29,7 @@ type pulseStatus struct {
 	PayloadRefused bool         // kaspad refuses transaction payloads (no pulses possible)
 }
 
-// To plug discovery.Pulser in: add this adapter (Status is the only
-// method whose type differs),
-//
-//	type discoveryPulser struct{ *discovery.Pulser }
-//
-//	func (p discoveryPulser) Status() pulseStatus { return pulseStatus(p.Pulser.Status()) }
-//
-// and in run, where "var pulses pulser" is, once the relay listens (a
-// --public-url flag gives the URL wallets dial; the Pulser needs it):
-//
-//	p, err := discovery.NewPulser(discovery.PulserConfig{
-//		Chain: kaspad, Wallet: funds, Network: network, PublicURL: o.publicURL,
-//		FeePolicy: &policy, Logger: log,
-//	})
-//	if err != nil {
-//		return err
-//	}
-//	go p.Run(ctx)
-//	pulses = discoveryPulser{p}
+// discoveryPulser adapts *discovery.Pulser to pulser.
+type discoveryPulser struct{ *discovery.Pulser }
+
+func (p discoveryPulser) Status() pulseStatus { return pulseStatus(p.Pulser.Status()) }

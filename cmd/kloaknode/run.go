@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kloakprotocol/kloak/discovery"
 	"io"
 	"log/slog"
 	"net"
@@ -44,6 +45,8 @@ type runOptions struct {
 	logLevel   string
 	logFormat  string
 	maturity   uint64
+	publicURL  string
+	interval   time.Duration
 }
 
 func newRunCmd() *cobra.Command {
@@ -97,6 +100,8 @@ Environment (a flag given on the command line wins):
 	f.StringVar(&o.feeMin, "fee-min", "0.2", "smallest node fee in KAS, announced to senders")
 	f.StringVar(&o.feeUnit, "fee-unit", "0.1", "node fee rounding unit in KAS: a sender's debit is a multiple of it")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error (IP addresses are logged only at debug)")
+	f.StringVar(&o.publicURL, "public-url", "", "the relay's URL as wallets reach it, e.g. wss://relay.example/kpp; advertised in pulses (no pulses without it; kloaknode never asks third parties for its IP)")
+	f.DurationVar(&o.interval, "pulse-interval", discovery.DefaultPulseInterval, "time between discovery pulses (at least 30s)")
 	f.StringVar(&o.logFormat, "log-format", logText, "log format on standard error: text (key=value) or json (one object per line)")
 	f.Uint64Var(&o.maturity, "coinbase-maturity", 0, "DAA scores before a mined coin is spendable (default: 1000 on mainnet and testnet, 100 on devnet and simnet)")
 	return cmd
@@ -237,8 +242,23 @@ func run(ctx context.Context, stdout, stderr io.Writer, log *slog.Logger, o runO
 	}
 	log.Info("kloaknode: running", "version", versionString(), "fee_min", policy.Min.KAS(), "fee_unit", policy.Unit.KAS())
 
-	// Discovery pulses plug in here: see pulse.go.
 	var pulses pulser
+	if o.publicURL == "" {
+		log.Info("kloaknode: discovery pulses off: set --public-url to advertise this relay")
+	} else {
+		p, err := discovery.NewPulser(discovery.PulserConfig{
+			Chain: kaspad, Wallet: funds, Network: network, PublicURL: o.publicURL,
+			Interval: o.interval, FeePolicy: &policy, Logger: log,
+		})
+		if err != nil {
+			srv.Shutdown(context.Background())
+			return err
+		}
+		pulsed := make(chan struct{})
+		go func() { defer close(pulsed); p.Run(ctx) }()
+		defer func() { <-pulsed }()
+		pulses = discoveryPulser{p}
+	}
 
 	consoleDone := make(chan struct{})
 	if in == nil {

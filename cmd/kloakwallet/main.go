@@ -27,6 +27,6 @@ The wallet password comes from $` + passwordEnv + ` if it is set, otherwise
 from the terminal without echo.`,
 		SilenceUsage: true,
 	}
-	root.AddCommand(newCreateCmd(), newRestoreCmd(), newAddressesCmd(), newDeriveCmd(), newBalanceCmd(), newSendCmd(), newTxCmd(), newReceiveCmd(), newPayCmd())
+	root.AddCommand(newCreateCmd(), newRestoreCmd(), newAddressesCmd(), newDeriveCmd(), newBalanceCmd(), newSendCmd(), newTxCmd(), newReceiveCmd(), newPayCmd(), newNodesCmd())
 	return root
 }

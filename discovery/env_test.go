@@ -1,0 +1,213 @@
+package discovery
+
+import (
+	"context"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kloakprotocol/kloak/address"
+	"github.com/kloakprotocol/kloak/amount"
+	"github.com/kloakprotocol/kloak/internal/devnet"
+	"github.com/kloakprotocol/kloak/node"
+	"github.com/kloakprotocol/kloak/txbuild"
+	"github.com/kloakprotocol/kloak/wallet"
+)
+
+// What the package promises to work with.
+var (
+	_ Chain       = (*node.Client)(nil)
+	_ PulseChain  = (*node.Client)(nil)
+	_ PulseWallet = (*wallet.Funds)(nil)
+)
+
+// env is a real devnet kaspad and the keys and wallets a test funds on it.
+type env struct {
+	t      *testing.T
+	ctx    context.Context
+	dev    *devnet.Node
+	client *node.Client
+	miner  testKey
+	bank   testKey                   // funded by mining; pays the wallets and plants
+	used   map[txbuild.Outpoint]bool // outpoints of bank already spent
+}
+
+const testScryptLogN = 4
+
+// maturityMargin is added to the coinbase maturity when a test picks a
+// coinbase UTXO to spend: kaspad's UTXO index can report a coinbase
+// output with the DAA score of the virtual that first showed it, a little
+// lower than the score consensus later gives it, and then a UTXO the
+// index calls mature is refused as immature.
+const maturityMargin = 40
+
+// newEnv starts a devnet node and mines until the bank holds coins UTXOs
+// it can spend: one per wallet and per planted pulse of the test.
+func newEnv(t *testing.T, opts devnet.Options, coins int) *env {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Cleanup(cancel)
+	e := &env{t: t, ctx: ctx, dev: devnet.Start(t, opts), used: map[txbuild.Outpoint]bool{}}
+	var err error
+	if e.client, err = node.Dial(ctx, e.dev.RPCAddress(), node.Options{Logger: slog.New(slog.DiscardHandler)}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.client.Close() })
+	e.miner = newTestKey(t, address.Devnet, 0x33)
+	e.bank = newTestKey(t, address.Devnet, 0x34)
+	err = e.dev.MineUntil(ctx, e.bank.addr.String(), func(context.Context) (bool, error) {
+		return len(e.spendableUTXOs(e.bank)) >= coins, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// nodeWallet creates a devnet wallet file and pays it one of the bank's
+// coins; the payment is in the DAG at the next block mined.
+func (e *env) nodeWallet(name string) *wallet.Funds {
+	e.t.Helper()
+	m, err := wallet.NewMnemonic(12)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	w, err := wallet.Create(filepath.Join(e.t.TempDir(), name+".kloak"), []byte("pw-"+name), m,
+		wallet.CreateOptions{Network: address.Devnet, Scrypt: wallet.ScryptParams{LogN: testScryptLogN, R: 8, P: 1}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { w.Close() })
+	f := w.Funds(e.client, wallet.FundsOptions{CoinbaseMaturity: e.dev.CoinbaseMaturity() + maturityMargin})
+	a, err := f.FreshAddresses(e.ctx, 1)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.pay(a[0])
+	return f
+}
+
+// pay sends one of the bank's coins, less the fee, to a.
+func (e *env) pay(a address.Address) txbuild.Hash {
+	e.t.Helper()
+	return e.submitFromBank(a.ScriptPublicKey(), nil)
+}
+
+// mine mines n blocks to the miner, one after the other.
+func (e *env) mine(n int) {
+	e.t.Helper()
+	if err := e.dev.MineBlocks(e.ctx, e.miner.addr.String(), n); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// spendableUTXOs returns the UTXOs of k of at least 1 KAS that the node
+// lets it spend now (with maturityMargin) and that no plant spent.
+func (e *env) spendableUTXOs(k testKey) []txbuild.UTXO {
+	e.t.Helper()
+	info, err := e.client.DAGInfo(e.ctx)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	utxos, err := e.client.UTXOsByAddresses(e.ctx, []address.Address{k.addr})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return slices.DeleteFunc(utxos, func(u txbuild.UTXO) bool {
+		return e.used[u.Outpoint] || u.Entry.Amount < amount.SompiPerKAS ||
+			(u.Entry.IsCoinbase && u.Entry.BlockDAAScore+e.dev.CoinbaseMaturity()+maturityMargin > info.VirtualDAAScore)
+	})
+}
+
+// spendable returns one of spendableUTXOs and marks it used.
+func (e *env) spendable(k testKey) txbuild.UTXO {
+	e.t.Helper()
+	utxos := e.spendableUTXOs(k)
+	if len(utxos) == 0 {
+		e.t.Fatalf("%s has no unused spendable UTXO", k.addr)
+	}
+	e.used[utxos[0].Outpoint] = true
+	return utxos[0]
+}
+
+// plant submits a pulse-shaped transaction of the bank with these exact
+// payload bytes, well-formed or not, and returns its id.
+func (e *env) plant(payload []byte) txbuild.Hash {
+	e.t.Helper()
+	return e.submitFromBank(e.bank.addr.ScriptPublicKey(), payload)
+}
+
+// submitFromBank submits a 1-input, 1-output transaction spending one of
+// the bank's coins to script, with payload.
+func (e *env) submitFromBank(script address.ScriptPublicKey, payload []byte) txbuild.Hash {
+	e.t.Helper()
+	u := e.spendable(e.bank)
+	policy := txbuild.PolicyFor(address.Devnet)
+	rate, err := e.client.FeeRate(e.ctx)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	tx, utxos, err := buildPulseRaw(u, script, payload, policy, rate)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := txbuild.SignInput(tx, utxos, 0, txbuild.SigHashAll, e.bank.priv); err != nil {
+		e.t.Fatal(err)
+	}
+	id, err := e.client.SubmitTransaction(e.ctx, tx)
+	if err != nil {
+		e.t.Fatalf("submitting with payload %q: %v", payload, err)
+	}
+	return id
+}
+
+// blockTime is a block's header time, asked of the node.
+func (e *env) blockTime(h txbuild.Hash) (time.Time, bool) {
+	e.t.Helper()
+	b, err := e.client.Block(e.ctx, h, false)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return time.UnixMilli(b.Timestamp), b.IsChainBlock
+}
+
+// until polls cond every 20 ms until it holds, failing the test after d.
+func (e *env) until(d time.Duration, what string, cond func() bool) {
+	e.t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("after %v: still not %s", d, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// logRecorder is a slog handler that keeps every record.
+type logRecorder struct {
+	mu   sync.Mutex
+	recs []slog.Record
+}
+
+func (l *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logRecorder) Handle(_ context.Context, r slog.Record) error {
+	l.mu.Lock()
+	l.recs = append(l.recs, r.Clone())
+	l.mu.Unlock()
+	return nil
+}
+func (l *logRecorder) WithAttrs([]slog.Attr) slog.Handler { return l }
+func (l *logRecorder) WithGroup(string) slog.Handler      { return l }
+
+// count returns how many records at level contain msg.
+func (l *logRecorder) count(level slog.Level, msg string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(slices.DeleteFunc(slices.Clone(l.recs), func(r slog.Record) bool {
+		return r.Level != level || !strings.Contains(r.Message, msg)
+	}))
+}
