@@ -21,7 +21,7 @@
 //   - [Transaction.ID] and [Transaction.Hash] (consensus/core/src/hashing/tx.rs);
 //   - signature hashes for Schnorr and ECDSA, all six sighash types, with the
 //     post-Crescendo payload rule ([SigHasher], hashing/sighash.rs);
-//   - [SignInput] (BIP340 Schnorr or ECDSA via go-secp256k1, signature script
+//   - [SignInput] (BIP340 Schnorr or ECDSA via libsecp256k1, or pure Go without cgo; signature script
 //     OP_DATA_65 <sig> <type>) and [VerifyInput];
 //   - compute, transient and KIP-9 storage mass ([CalcMasses], mass/mod.rs);
 //   - the fee a node needs ([Policy.RequiredFee]) and every rule a transaction
