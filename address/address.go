@@ -46,11 +46,11 @@ func (v Version) String() string {
 // Errors returned by Decode, wrapped with details; test with errors.Is.
 var (
 	ErrMalformed     = errors.New("malformed Kaspa address")
-	ErrChecksum      = errors.New("Kaspa address checksum mismatch (mistyped or damaged address)")
+	ErrChecksum      = errors.New("address checksum mismatch (mistyped or damaged address)")
 	ErrUnknownPrefix = errors.New("unknown Kaspa address prefix")
-	ErrWrongNetwork  = errors.New("Kaspa address is for another network")
+	ErrWrongNetwork  = errors.New("address is for another Kaspa network")
 	ErrVersion       = errors.New("unknown Kaspa address version")
-	ErrPayloadLength = errors.New("Kaspa address payload has the wrong length for its version")
+	ErrPayloadLength = errors.New("address payload has the wrong length for its version")
 )
 
 // Address is a decoded Kaspa address. Use New or Decode to make one.

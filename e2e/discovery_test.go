@@ -90,11 +90,6 @@ func startRelayNode(t *testing.T, ctx context.Context, dev *devnet.Node, walletF
 	return r
 }
 
-type bank struct {
-	funds *wallet.Funds
-	addr  address.Address
-}
-
 func newBank(t *testing.T, ctx context.Context, dev *devnet.Node, client *node.Client, name string) (*wallet.Wallet, *wallet.Funds) {
 	t.Helper()
 	m, _ := wallet.NewMnemonic(12)

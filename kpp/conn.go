@@ -80,6 +80,9 @@ func (c *conn) readPlain(ctx context.Context) ([]byte, error) {
 func asRelayError(b []byte) *RelayError {
 	var re RelayError
 	if json.Unmarshal(b, &re) == nil && re.Code != "" {
+		// The notice is plaintext: the relay, or anyone on the path,
+		// writes it, and a wallet shows it.
+		re.Code, re.Message = peerText(re.Code), peerText(re.Message)
 		return &re
 	}
 	return nil

@@ -47,5 +47,6 @@
 // the sender, but the receiver signs only a transaction that pays it R + P,
 // so a thief can only pay the receiver in full. The plaintext dust_address
 // message is not authenticated: an on-path attacker can redirect the node's
-// fee, which the sender caps (SenderConfig.MaxNodeFee).
+// fee, which the sender caps (SenderConfig.MaxNodeFee). SECURITY.md has the
+// whole model, each claim with the test that shows it.
 package kpp

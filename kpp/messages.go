@@ -7,6 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/kloakprotocol/kloak/address"
 	"github.com/kloakprotocol/kloak/amount"
@@ -313,10 +316,32 @@ func peerError(typ string, m map[string]json.RawMessage) error {
 	default:
 		return nil
 	}
-	if len(msg) > 500 {
-		msg = msg[:500]
+	return &PeerError{Message: peerText(msg)}
+}
+
+// maxPeerText bounds the text kpp keeps from a peer's or a relay's error
+// message.
+const maxPeerText = 500
+
+// peerText makes text that a peer or a relay chose fit to show a person:
+// control characters (a terminal escape sequence, a newline that forges a
+// log line) become U+FFFD, and the result is cut to maxPeerText bytes at a
+// character boundary, so it stays valid UTF-8.
+func peerText(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return utf8.RuneError
+		}
+		return r
+	}, strings.ToValidUTF8(s, string(utf8.RuneError)))
+	if len(s) <= maxPeerText {
+		return s
 	}
-	return &PeerError{Message: msg}
+	n := maxPeerText
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 func receiverSignatureMessage(tx *txbuild.Transaction) []byte {

@@ -320,7 +320,10 @@ func (p *SenderProposal) SignAndFinalize(ctx context.Context) (*SenderResult, er
 
 // Finalize checks that signed is the agreed payjoin with both signatures
 // valid, broadcasts it through the sender's node, and tells the receiver
-// the outcome (broadcast_success or broadcast_error).
+// the outcome (broadcast_success or broadcast_error). A broadcast error
+// other than the node's refusal (the node did not answer in time) leaves
+// the outcome unknown: the node may have taken the payjoin, so a wallet
+// asks its node (TransactionSeen) before it pays again.
 func (p *SenderProposal) Finalize(ctx context.Context, signed *txbuild.Transaction) (*SenderResult, error) {
 	if p.finished {
 		return nil, errors.New("kpp: proposal already finalized or aborted")
@@ -334,7 +337,10 @@ func (p *SenderProposal) Finalize(ctx context.Context, signed *txbuild.Transacti
 	id, err := p.cfg.Chain.SubmitTransaction(ctx, signed)
 	if err != nil {
 		p.c.fail(fmt.Errorf("broadcast failed: %w", err))
-		return nil, fmt.Errorf("kpp: broadcast: %w", err)
+		// A node that did not answer may have taken the transaction all
+		// the same (TestSenderNodeUnresponsiveAtBroadcast): a wallet must
+		// not pay again before its node says the payjoin is unknown.
+		return nil, fmt.Errorf("kpp: broadcast of payjoin %s (unless the node refused it, it may still reach the network: check before paying again): %w", signed.ID(), err)
 	}
 	p.event(Event{Step: StepBroadcast, TransactionID: id})
 	if err := p.c.sendSealed(ctx, broadcastSuccessMessage(id)); err != nil {

@@ -211,15 +211,16 @@ func (c *Client) dialLocked(ctx context.Context) error {
 // type as want.
 func call[T appmessage.Message](ctx context.Context, c *Client, name string, req appmessage.Message) (T, error) {
 	var zero T
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.opts.CallTimeout)
-		defer cancel()
-	}
+	// CallTimeout bounds the call even when ctx has a later deadline (a
+	// payjoin's context lasts minutes); WithTimeout keeps an earlier one.
+	ctx, cancel := context.WithTimeout(ctx, c.opts.CallTimeout)
+	defer cancel()
 	select {
 	case c.sem <- struct{}{}:
 	case <-ctx.Done():
-		return zero, fmt.Errorf("%s: waiting for the connection: %w", name, ctx.Err())
+		// The call before this one holds the connection: the node is
+		// slow to answer it.
+		return zero, fmt.Errorf("%s: %w: waiting for the connection: %w", name, ErrUnavailable, ctx.Err())
 	case <-c.closed:
 		return zero, ErrClosed
 	}
@@ -256,6 +257,13 @@ func call[T appmessage.Message](ctx context.Context, c *Client, name string, req
 	case <-ctx.Done():
 		c.dropLocked() // the answer may still come; it must not meet the next request
 		<-done
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			// No answer in time: count it as a failure, so that the
+			// reconnect is logged and a node that stays silent is
+			// redialled with backoff.
+			c.failures++
+			c.opts.Logger.Warn("kaspa node: no answer in time; connection dropped", "node", c.address, "request", name)
+		}
 		return zero, fmt.Errorf("%s: %w: %w", name, ErrUnavailable, ctx.Err())
 	case <-c.closed:
 		c.dropLocked()

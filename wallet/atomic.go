@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 )
 
 // writeFileAtomic writes data to path so that path holds either its old
@@ -17,7 +18,7 @@ import (
 // data must already be encrypted: the temporary file is on disk too.
 func writeFileAtomic(path string, data []byte, replace bool) (err error) {
 	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	f, err := os.CreateTemp(dir, tempPrefix(path)+"*")
 	if err != nil {
 		return err
 	}
@@ -86,4 +87,28 @@ func syncDir(dir string) error {
 		return fmt.Errorf("sync directory %s: %w", dir, err)
 	}
 	return nil
+}
+
+// tempPrefix is how the names of path's temporary files begin; os.CreateTemp
+// ends them with a random decimal number.
+func tempPrefix(path string) string { return "." + filepath.Base(path) + ".tmp-" }
+
+// removeStaleTemps removes the temporary files of path that a process
+// killed during a save left behind (at most one per kill; the wallet file
+// itself is intact). Open calls it, once the password proved that the
+// wallet is the caller's; it is best effort.
+func removeStaleTemps(path string) {
+	dir, prefix := filepath.Dir(path), tempPrefix(path)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		name := e.Name()
+		rest, ok := strings.CutPrefix(name, prefix)
+		if !ok || rest == "" || !e.Type().IsRegular() || strings.Trim(rest, "0123456789") != "" {
+			continue
+		}
+		_ = os.Remove(filepath.Join(dir, name))
+	}
 }

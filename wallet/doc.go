@@ -51,7 +51,8 @@
 // format version above 1 is ErrUnsupportedVersion. Every save writes a
 // temporary file in the same directory (mode 0600), fsyncs it, renames it
 // over the wallet and fsyncs the directory: a crash leaves the old file or
-// the new one. Only ciphertext ever reaches the disk.
+// the new one (and perhaps the temporary file, which the next Open
+// removes). Only ciphertext ever reaches the disk.
 //
 // Open runs scrypt once and keeps the derived key until Close, so saves
 // cost no scrypt: ReserveReceive and ReserveChange hand out a batch of

@@ -1,7 +1,7 @@
 package wallet
 
 import (
-	"bytes"
+	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -80,6 +80,9 @@ func ImportPythonWallet(data, password []byte) (*PythonWallet, error) {
 	if len(data) < pythonSaltLen+chacha20poly1305.NonceSize+chacha20poly1305.Overhead {
 		return nil, fmt.Errorf("%w: file is %d bytes, too short for a Python kloak wallet", ErrCorrupt, len(data))
 	}
+	if len(data) > maxFileSize {
+		return nil, fmt.Errorf("%w: file is %d bytes, more than a Python kloak wallet's %d", ErrCorrupt, len(data), maxFileSize)
+	}
 	salt := data[:pythonSaltLen]
 	nonce := data[pythonSaltLen : pythonSaltLen+chacha20poly1305.NonceSize]
 	key, err := scrypt.Key(password, salt, pythonN, pythonR, pythonP, chacha20poly1305.KeySize)
@@ -96,6 +99,12 @@ func ImportPythonWallet(data, password []byte) (*PythonWallet, error) {
 		return nil, ErrPythonWrongPasswordOrCorrupt
 	}
 	defer clear(plain)
+	return parsePythonWallet(plain)
+}
+
+// parsePythonWallet checks the decrypted JSON of a Python kloak node
+// wallet and returns its mnemonic and keys.
+func parsePythonWallet(plain []byte) (*PythonWallet, error) {
 	var c pythonContents
 	if err := json.Unmarshal(plain, &c); err != nil {
 		return nil, fmt.Errorf("%w: Python wallet contents: %w", ErrCorrupt, err)
@@ -112,7 +121,7 @@ func ImportPythonWallet(data, password []byte) (*PythonWallet, error) {
 	var problems []string
 	if c.MasterSeed != "" {
 		stored, err := hex.DecodeString(c.MasterSeed)
-		if err != nil || !bytes.Equal(stored, seed) {
+		if err != nil || subtle.ConstantTimeCompare(stored, seed) != 1 {
 			problems = append(problems, "master_seed is not the BIP39 seed of the mnemonic")
 		}
 		clear(stored)
@@ -147,7 +156,7 @@ func ImportPythonWallet(data, password []byte) (*PythonWallet, error) {
 			problems = append(problems, fmt.Sprintf("index %d: stored private key: %v", i, err))
 		case !own.Equal(stored):
 			problems = append(problems, fmt.Sprintf("index %d: stored private key gives %s, file says %s", i, own, stored))
-		case !bytes.Equal(derived.priv, priv):
+		case subtle.ConstantTimeCompare(derived.priv, priv) != 1:
 			problems = append(problems, fmt.Sprintf("index %d: stored private key is not the kloak v1 derivation of the mnemonic at this index (which gives %s)", i, derived.Address))
 		}
 		clear(priv)

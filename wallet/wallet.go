@@ -136,6 +136,7 @@ func Open(path string, password []byte) (*Wallet, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	w.path = path
+	removeStaleTemps(path)
 	return w, nil
 }
 

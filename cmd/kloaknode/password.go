@@ -1,8 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
@@ -56,7 +56,7 @@ func readPassword(ctx context.Context, prompts io.Writer, s secretPrompt) ([]byt
 		clear(p)
 		return nil, err
 	}
-	same := bytes.Equal(p, again)
+	same := subtle.ConstantTimeCompare(p, again) == 1
 	clear(again)
 	if !same {
 		clear(p)

@@ -328,8 +328,7 @@ Without a terminal to confirm on, send needs --yes.`,
 			if err != nil {
 				return fmt.Errorf("--amount: %w", err)
 			}
-			dest, err := address.Parse(to)
-			if err != nil {
+			if _, err := address.Parse(to); err != nil {
 				return fmt.Errorf("--to: %w", err)
 			}
 			var rate txbuild.FeeRate
@@ -348,6 +347,7 @@ Without a terminal to confirm on, send needs --yes.`,
 				return err
 			}
 			defer s.close()
+			var dest address.Address
 			if dest, err = address.Decode(to, s.net); err != nil {
 				return fmt.Errorf("--to: %w", err)
 			}

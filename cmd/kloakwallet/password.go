@@ -1,7 +1,7 @@
 package main
 
 import (
-	"bytes"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
@@ -38,7 +38,7 @@ func readPassword(prompts io.Writer, confirm bool) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		same := bytes.Equal(p, again)
+		same := subtle.ConstantTimeCompare(p, again) == 1
 		clear(again)
 		if !same {
 			clear(p)

@@ -1,0 +1,194 @@
+package node_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kloakprotocol/kloak/internal/devnet"
+	"github.com/kloakprotocol/kloak/node"
+)
+
+// The node goes away and comes back while a Client is in use. The devnet
+// harness cannot restart kaspad on the same data directory and ports
+// (devnet.Node has no restart, and Close reports a kaspad that exited
+// early as a failure), so the outages are made two other ways:
+//
+//   - unresponsive (outage_linux_test.go): kaspad is stopped with SIGSTOP
+//     and resumed with SIGCONT. Its sockets stay open and the kernel still
+//     accepts connections, but nothing answers: what a hung or overloaded
+//     node looks like.
+//   - unreachable: the Client talks to kaspad through a TCP proxy on
+//     127.0.0.1, which is stopped (its connections cut, connection
+//     refused) and started again on the same port: what a node restart or
+//     a network cut looks like to the Client.
+
+// syncBuffer is a log sink that tests can read while the Client writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// outageOptions keeps every wait of the Client short.
+func outageOptions(logs io.Writer) node.Options {
+	return node.Options{
+		CallTimeout: 2 * time.Second, DialTimeout: time.Second, MaxBackoff: time.Second,
+		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}
+}
+
+// unavailableWithin calls DAGInfo and checks that it fails with
+// ErrUnavailable within limit.
+func unavailableWithin(t *testing.T, ctx context.Context, c *node.Client, limit time.Duration) {
+	t.Helper()
+	began := time.Now()
+	_, err := c.DAGInfo(ctx)
+	took := time.Since(began)
+	if !errors.Is(err, node.ErrUnavailable) {
+		t.Fatalf("call during the outage: %v, want node.ErrUnavailable", err)
+	}
+	if took > limit {
+		t.Errorf("call during the outage took %v, more than %v", took, limit)
+	}
+	t.Logf("during the outage, after %v: %v", took.Round(time.Millisecond), err)
+}
+
+// TestNodeUnreachable: the node's port goes away (connections cut, then
+// refused) and comes back on the same address: calls fail with
+// ErrUnavailable within the bounds, and the Client reconnects by itself
+// and logs it.
+func TestNodeUnreachable(t *testing.T) {
+	n := devnet.Start(t, devnet.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	p := startProxy(t, n.RPCAddress())
+	var logs syncBuffer
+	opts := outageOptions(&logs)
+	c, err := node.Dial(ctx, p.addr, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+
+	p.stop()
+	limit := opts.CallTimeout + opts.MaxBackoff + time.Second
+	for range 3 {
+		unavailableWithin(t, ctx, c, limit)
+	}
+	p.start()
+	if _, err := c.DAGInfo(ctx); err != nil {
+		t.Fatalf("after the node came back: %v", err)
+	}
+	for _, want := range []string{"kaspa node: connection lost", "kaspa node: reconnected"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("no %q in the client's log:\n%s", want, logs.String())
+		}
+	}
+	t.Logf("client log:\n%s", logs.String())
+}
+
+// proxy forwards TCP connections on a fixed 127.0.0.1 port to a node, and
+// can be stopped (every connection cut, the port closed) and started again
+// on the same port.
+type proxy struct {
+	t        *testing.T
+	addr     string
+	upstream string
+
+	mu    sync.Mutex
+	ln    net.Listener
+	conns map[net.Conn]bool
+	wg    sync.WaitGroup
+}
+
+func startProxy(t *testing.T, upstream string) *proxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{t: t, addr: ln.Addr().String(), upstream: upstream, conns: map[net.Conn]bool{}}
+	p.serve(ln)
+	t.Cleanup(p.stop)
+	return p
+}
+
+// start listens again on the proxy's port.
+func (p *proxy) start() {
+	p.t.Helper()
+	var ln net.Listener
+	var err error
+	for range 50 { // the port was ours a moment ago
+		if ln, err = net.Listen("tcp", p.addr); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		p.t.Fatalf("proxy: listen again on %s: %v", p.addr, err)
+	}
+	p.serve(ln)
+}
+
+func (p *proxy) serve(ln net.Listener) {
+	p.mu.Lock()
+	p.ln = ln
+	p.mu.Unlock()
+	p.wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			u, err := net.Dial("tcp", p.upstream)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns[c], p.conns[u] = true, true
+			p.mu.Unlock()
+			pipe := func(dst, src net.Conn) {
+				_, _ = io.Copy(dst, src)
+				dst.Close()
+				src.Close()
+			}
+			p.wg.Go(func() { pipe(u, c) })
+			p.wg.Go(func() { pipe(c, u) })
+		}
+	})
+}
+
+// stop closes the port and cuts every connection.
+func (p *proxy) stop() {
+	p.mu.Lock()
+	if p.ln != nil {
+		p.ln.Close()
+		p.ln = nil
+	}
+	for c := range p.conns {
+		c.Close()
+	}
+	clear(p.conns)
+	p.mu.Unlock()
+	p.wg.Wait()
+}
