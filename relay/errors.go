@@ -54,7 +54,6 @@ var (
 	endQueueFull      = ending{code: websocket.StatusPolicyViolation, reason: "too many messages before a sender connected"}
 	endSessionBytes   = ending{code: websocket.StatusPolicyViolation, reason: "session traffic limit reached"}
 	endSessionExpired = ending{code: websocket.StatusPolicyViolation, reason: "session lifetime limit reached"}
-	endWriteFailed    = ending{code: websocket.StatusNormalClosure, reason: "the other wallet is not reading"}
 )
 
 // endInvalid ends a connection whose handshake was refused with notice.

@@ -198,15 +198,12 @@ func (w *client) expect(typ websocket.MessageType, want string) {
 // expectClose reads until the connection closes and checks its status.
 func (w *client) expectClose(code websocket.StatusCode) {
 	w.t.Helper()
-	for {
-		typ, data, err := w.ws.Read(ctxTimeout(w.t))
-		if err == nil {
-			w.t.Fatalf("read %s %q; want close %d", typ, data, code)
-		}
-		if got := websocket.CloseStatus(err); got != code {
-			w.t.Fatalf("connection ended with %v; want close status %d", err, code)
-		}
-		return
+	typ, data, err := w.ws.Read(ctxTimeout(w.t))
+	if err == nil {
+		w.t.Fatalf("read %s %q; want close %d", typ, data, code)
+	}
+	if got := websocket.CloseStatus(err); got != code {
+		w.t.Fatalf("connection ended with %v; want close status %d", err, code)
 	}
 }
 
