@@ -124,14 +124,14 @@ func TestURIForms(t *testing.T) {
 		{strings.Replace(u, "&e2ee_key=", "&e2ee_key=AAAA&x=", 1), "3 bytes"},
 		{strings.Replace(u, "ws_url=ws://h:1/kpp", "ws_url=ftp://h/kpp", 1), "not a ws://"},
 		{strings.Replace(u, "qqudhfpw", "qqudhfpq", 1), "checksum"},
-		{u, "another network"}, // parsed as testnet below
+		{u, "another Kaspa network"}, // parsed as testnet below
 		{`{"protocol":"kpp","ws_url":"ws://h/kpp","e2ee_key":"AQID","amount":0}`, "amount is 0"},
 		{`{"protocol":"x"}`, "protocol"},
 		{"kaspa:" + strings.Repeat("q", 5000), "over"},
 	}
 	for i, c := range bad {
 		net := address.Mainnet
-		if c.want == "another network" {
+		if c.want == "another Kaspa network" {
 			net = address.Testnet
 		}
 		_, err := ParsePaymentRequest(c.in, net)
