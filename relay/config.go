@@ -16,6 +16,8 @@ const (
 	DefaultHandshakeTimeout    = 15 * time.Second
 	DefaultBlobTimeout         = 60 * time.Second
 	DefaultPendingTTL          = 300 * time.Second
+	DefaultSenderWait          = 10 * time.Second
+	DefaultMaxWaitingSenders   = 5_000
 	DefaultSessionLifetime     = 10 * time.Minute
 	DefaultMaxSessionBytes     = 1 << 20 // per direction of a bridged session
 	DefaultMaxQueuedMessages   = 16
@@ -28,8 +30,8 @@ const (
 )
 
 // Config configures a Server. Every limit has a documented default, used
-// where the field is zero (or negative); FeeAddresses is the only
-// required field.
+// where the field is zero (or negative: SenderWait excepted);
+// FeeAddresses is the only required field.
 type Config struct {
 	// FeeAddresses hands out the node's fee ("dust") address, one per
 	// pairing. Required.
@@ -56,6 +58,24 @@ type Config struct {
 	// PendingTTL is how long a receiver waits for its sender. Default
 	// 300 s, as the original.
 	PendingTTL time.Duration
+
+	// SenderWait is how long a sender whose receiver is not waiting (its
+	// blob not yet filed) is held for it: it is paired the moment the
+	// receiver's blob is filed. A sender nobody comes for gets, after
+	// SenderWait, the original's "No matching receiver waiting" notice, as
+	// if it had just arrived, so a wallet that retries on that notice (a
+	// Python sender; kpp's sender, Timeouts.PairRetry) works as with the
+	// original. Zero means the default, 10 s; negative means that a sender
+	// is never held but refused at once, as the original does.
+	SenderWait time.Duration
+
+	// MaxWaitingSenders caps the senders held at once (SenderWait); a
+	// sender over the cap is refused at once with the original's notice.
+	// There is one held sender per session id at most: a second sender
+	// for the same id is refused at once. Default 5,000. Held senders do
+	// not count against MaxPending, so that senders cannot lock receivers
+	// out.
+	MaxWaitingSenders int
 
 	// SessionLifetime caps a bridged session, from pairing to close.
 	// Default 10 minutes (the original: unbounded).
@@ -98,6 +118,17 @@ type Config struct {
 	// FeeAddressTimeout bounds FeeAddresses.NextFeeAddress. Default 10 s.
 	FeeAddressTimeout time.Duration
 
+	// KeepMemory turns off what the relay does by default after a burst:
+	// when its connections have fallen below half their peak, a peak of at
+	// least 1,024 (about 8 MB of waiting receivers), it returns the freed
+	// memory to the operating system (runtime/debug.FreeOSMemory: a
+	// garbage collection, then the free pages released), once departures
+	// have paused for 2 s, and at most every 30 s. The Go runtime returns
+	// it by itself only after garbage collections that a relay without
+	// traffic does not run. Set KeepMemory where the process's memory is
+	// managed otherwise (GOMEMLIMIT, another owner).
+	KeepMemory bool
+
 	// Logger receives structured events. It never receives a blob, a
 	// full session id (8 hex characters at most) or, above Debug, an IP
 	// address. Default slog.Default().
@@ -115,6 +146,10 @@ func (c Config) withDefaults() Config {
 	setDefault(&c.HandshakeTimeout, DefaultHandshakeTimeout)
 	setDefault(&c.BlobTimeout, DefaultBlobTimeout)
 	setDefault(&c.PendingTTL, DefaultPendingTTL)
+	if c.SenderWait == 0 { // negative: senders are not held
+		c.SenderWait = DefaultSenderWait
+	}
+	setDefault(&c.MaxWaitingSenders, DefaultMaxWaitingSenders)
 	setDefault(&c.SessionLifetime, DefaultSessionLifetime)
 	setDefault(&c.MaxSessionBytes, DefaultMaxSessionBytes)
 	setDefault(&c.MaxQueuedMessages, DefaultMaxQueuedMessages)

@@ -19,7 +19,11 @@
 //
 // The receiver then sends one message, its encrypted blob, which the relay
 // keeps verbatim, and waits; the relay sends it nothing until a sender
-// comes. The sender that names the same session id gets, in this order:
+// comes. A sender that arrives first, before the receiver's blob is filed,
+// is held (Config.SenderWait, default 10 s) and paired the moment it is;
+// one nobody comes for gets the original's "No matching receiver waiting"
+// notice, so a wallet that retries on it works as with the original. The
+// sender that names the same session id gets, in this order:
 //
 //	{"type":"dust_address","address":"kaspa:…","fee_min":20000000,"fee_unit":10000000}
 //	<the receiver's blob, verbatim, in the frame type it came in>
@@ -34,7 +38,10 @@
 //
 //	"error"                        when                                           close
 //	Session collision              that session id has a receiver waiting         1000  (the original's text)
-//	No matching receiver waiting   a sender whose receiver is not waiting         1000  (the original's text)
+//	No matching receiver waiting   a sender whose receiver did not come within    1000  (the original's text)
+//	                               SenderWait; at once if that id is paired, has
+//	                               a sender held already, or MaxWaitingSenders
+//	                               are held
 //	Missing session_id             {"error":"Missing session_id"}                 1008  (the original's text)
 //	Invalid session_id             not 64 hexadecimal characters                  1008
 //	Invalid role                   not "receiver" or "sender"                     1008
@@ -44,10 +51,10 @@
 //	Node shutting down             Shutdown, to every wallet not in a bridge      1001
 //
 // Other ends carry only a close frame: 1009 for a message over
-// MaxMessageSize, 1008 for a late handshake or blob, a receiver that sends
-// too much before its sender comes, or a bridged session over its time or
-// traffic limit, 1001 for a bridged pair at Shutdown, 1000 otherwise (the
-// other wallet left, no sender within PendingTTL). A wallet should check
+// MaxMessageSize, 1008 for a late handshake or blob, a receiver (or a held
+// sender) that sends too much before it is paired, or a bridged session
+// over its time or traffic limit, 1001 for a bridged pair at Shutdown, 1000
+// otherwise (the other wallet left, no sender within PendingTTL). A wallet should check
 // every plaintext frame for an "error" member before it treats it as a
 // ciphertext: the base64 of an E2EE message never starts with "{".
 //
@@ -55,6 +62,10 @@
 //
 // Nothing a Python wallet relies on changes; these do:
 //
+//   - A sender that comes before its receiver's blob is held for it
+//     (SenderWait) instead of being refused, so neither wallet has to poll
+//     for the other; exactly one sender pairs with a receiver, as before.
+//     The original refuses it at once (a negative SenderWait does too).
 //   - A fee address is allocated when a sender pairs, not when a receiver
 //     connects, so receivers that never pair cost no address and no disk
 //     write (the original saved its whole wallet file per receiver).
@@ -79,6 +90,23 @@
 //   - The relay sends no pings of its own (the original pings every 20 s);
 //     it answers the wallets' pings. A half-open connection is held until
 //     a timeout or limit ends it.
+//
+// # Resources
+//
+// One goroutine serves a connection while it has something to do. A
+// connection that waits for the other wallet (a receiver for its sender, a
+// held sender for its receiver) parks, on Linux: no goroutine serves it,
+// one epoll instance per Server watches its socket, and a fresh goroutine
+// resumes it when its wallet sends something (a ping is answered, and it
+// parks again) or leaves, or when a timeout or Shutdown comes. Buffers are
+// pooled and held only while bytes pass, not per connection (coder/websocket
+// and net/http would keep 8 KiB each). A waiting receiver thus costs its
+// blob, its connection's state and the kernel's socket: about 8 KB of
+// resident memory (10,000 in under 100 MiB; BENCHMARKS.md). When many
+// have left, the relay returns the memory to the operating system
+// (Config.KeepMemory). Elsewhere than on Linux a waiting connection keeps
+// a goroutine (2 KiB more). Logs of single sessions are at Debug level, so
+// that Info costs nothing per session.
 //
 // # Privacy
 //

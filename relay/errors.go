@@ -35,6 +35,9 @@ type ending struct {
 	notice *kpp.RelayError
 	code   websocket.StatusCode
 	reason string // at most 123 bytes; never dynamic data
+	// shutdown marks the relay's Shutdown: a wallet in a bridge gets
+	// endShutdown instead (no notice), any other the notice.
+	shutdown bool
 }
 
 // Close statuses and reasons. A Python wallet sees only that the
@@ -48,13 +51,16 @@ var (
 	endBusy           = ending{notice: noticeBusy, code: websocket.StatusTryAgainLater, reason: "too many pending sessions"}
 	endUnavailable    = ending{notice: noticeUnavailable, code: websocket.StatusTryAgainLater, reason: "fee address unavailable"}
 	endShutdown       = ending{code: websocket.StatusGoingAway, reason: "relay shutting down"}
-	endShutdownNotice = ending{notice: noticeShutdown, code: websocket.StatusGoingAway, reason: "relay shutting down"}
+	endShutdownNotice = ending{notice: noticeShutdown, code: websocket.StatusGoingAway, reason: "relay shutting down", shutdown: true}
 	endHandshakeLate  = ending{code: websocket.StatusPolicyViolation, reason: "handshake timeout"}
 	endBlobLate       = ending{code: websocket.StatusPolicyViolation, reason: "timeout waiting for the encrypted blob"}
 	endQueueFull      = ending{code: websocket.StatusPolicyViolation, reason: "too many messages before a sender connected"}
 	endSessionBytes   = ending{code: websocket.StatusPolicyViolation, reason: "session traffic limit reached"}
 	endSessionExpired = ending{code: websocket.StatusPolicyViolation, reason: "session lifetime limit reached"}
 )
+
+// endStopping is what Shutdown interrupts every connection with.
+var endStopping = endShutdownNotice
 
 // endInvalid ends a connection whose handshake was refused with notice.
 func endInvalid(notice *kpp.RelayError) ending {

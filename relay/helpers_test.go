@@ -48,9 +48,10 @@ func feeAddress(i uint64) address.Address {
 // testRelay is a relay serving on 127.0.0.1.
 type testRelay struct {
 	*relay.Server
-	url  string
-	fees *testFees
-	done chan error // Serve's result
+	url    string
+	fees   *testFees
+	done   chan error // Serve's result
+	lastID string     // the session id of the last bridged pair
 }
 
 // testLogger sends the relay's logs, Debug included, to t.Log: shown with -v
@@ -226,11 +227,20 @@ func newSessionID(t testing.TB) string {
 // waits until the relay holds the session.
 func (r *testRelay) pendingReceiver(t testing.TB, id, blob string) *client {
 	t.Helper()
+	return r.pendingReceiverWith(t, id, blob, true)
+}
+
+// pendingReceiverWith is pendingReceiver that waits for the session to be
+// held only if wait is set (not when a held sender pairs with it at once).
+func (r *testRelay) pendingReceiverWith(t testing.TB, id, blob string, wait bool) *client {
+	t.Helper()
 	before := r.Stats().Pending
 	w := dial(t, r.url)
 	w.handshake("receiver", id)
 	w.text(blob)
-	r.waitPending(t, before+1)
+	if wait {
+		r.waitPending(t, before+1)
+	}
 	return w
 }
 

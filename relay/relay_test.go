@@ -24,7 +24,7 @@ func TestNewNeedsFeeAddresses(t *testing.T) {
 // TestPairing is the happy path: the exact sequence the sender sees, then
 // a blind bridge in both directions, text and binary, then the close.
 func TestPairing(t *testing.T) {
-	r := startRelay(t, relay.Config{})
+	r := startRelay(t, relay.Config{SenderWait: 100 * time.Millisecond})
 	id := newSessionID(t)
 	recv := r.pendingReceiver(t, id, "receiver-blob-base64==")
 	if s := r.Stats(); s.Pending != 1 || s.Bridged != 0 || s.Served != 0 || s.Connections != 1 {
@@ -152,8 +152,10 @@ func TestCollision(t *testing.T) {
 	first.expect(websocket.MessageText, "hi")
 }
 
+// TestNoReceiver: with SenderWait negative, a sender without a receiver is
+// refused at once, as the original does.
 func TestNoReceiver(t *testing.T) {
-	r := startRelay(t, relay.Config{})
+	r := startRelay(t, relay.Config{SenderWait: -1})
 	send := dial(t, r.url)
 	send.handshake("sender", newSessionID(t))
 	send.expectEnd(`{"error":"No matching receiver waiting","message":"The receiver may have disconnected or the QR code is invalid. Please ask the receiver to reconnect and try again."}`, websocket.StatusNormalClosure)
@@ -233,7 +235,7 @@ func TestOversizedMessage(t *testing.T) {
 }
 
 func TestTimeouts(t *testing.T) {
-	r := startRelay(t, relay.Config{HandshakeTimeout: 100 * time.Millisecond, BlobTimeout: 100 * time.Millisecond, PendingTTL: 200 * time.Millisecond})
+	r := startRelay(t, relay.Config{HandshakeTimeout: 100 * time.Millisecond, BlobTimeout: 100 * time.Millisecond, PendingTTL: 200 * time.Millisecond, SenderWait: 100 * time.Millisecond})
 	t.Run("handshake", func(t *testing.T) {
 		w := dial(t, r.url)
 		start := time.Now()
@@ -262,7 +264,7 @@ func TestTimeouts(t *testing.T) {
 // TestReceiverLeaves: a receiver that disconnects while it waits is
 // removed at once, not after the TTL.
 func TestReceiverLeaves(t *testing.T) {
-	r := startRelay(t, relay.Config{})
+	r := startRelay(t, relay.Config{SenderWait: 100 * time.Millisecond})
 	for _, how := range []string{"close frame", "TCP close"} {
 		t.Run(how, func(t *testing.T) {
 			id := newSessionID(t)
@@ -330,10 +332,12 @@ func TestConnectionLimits(t *testing.T) {
 	})
 }
 
-// bridged returns a paired receiver and sender, past the blob.
+// bridged returns a paired receiver and sender, past the blob; their
+// session id is r.lastID.
 func (r *testRelay) bridged(t *testing.T) (recv, send *client) {
 	t.Helper()
 	id := newSessionID(t)
+	r.lastID = id
 	recv = r.pendingReceiver(t, id, "blob")
 	send = dial(t, r.url)
 	send.handshake("sender", id)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -24,14 +25,27 @@ type Server struct {
 	log      *slog.Logger
 	admit    *admission
 	sessions *registry
+	workers  *workers
 	connIDs  atomic.Uint64
 
 	stopping chan struct{} // closed by Shutdown
 	stopOnce sync.Once
 
-	mu      sync.Mutex
-	https   []*http.Server // started by Serve
-	stopped bool
+	mu       sync.Mutex
+	https    []*http.Server // started by Serve
+	stopped  bool
+	live     map[*conn]struct{} // upgraded connections, for Shutdown to interrupt
+	livePeak int                // len(live)'s peak since the map was last replaced
+	// After a burst (Config.KeepMemory): the connections' peak since
+	// memory was last returned, and the pending return.
+	burst        burstPolicy
+	burstPeak    int
+	release      *time.Timer
+	releaseBy    time.Time // the latest a pending return waits for
+	lastReleased time.Time
+
+	parker     atomic.Pointer[parker] // started by the first connection that parks (park.go)
+	parkFailed bool                   // guarded by mu
 }
 
 // New returns a relay server configured by cfg (see Config for the
@@ -41,19 +55,25 @@ func New(cfg Config) (*Server, error) {
 		return nil, ErrNoFeeAddresses
 	}
 	cfg = cfg.withDefaults()
+	stopping := make(chan struct{})
 	return &Server{
 		cfg:      cfg,
 		log:      cfg.Logger,
 		admit:    newAdmission(cfg.MaxConnections, cfg.MaxConnectionsPerIP),
-		sessions: newRegistry(cfg.MaxPending),
-		stopping: make(chan struct{}),
+		sessions: newRegistry(cfg.MaxPending, cfg.MaxWaitingSenders),
+		workers:  newWorkers(stopping),
+		stopping: stopping,
+		live:     make(map[*conn]struct{}),
+		burst:    defaultBurstPolicy(),
 	}, nil
 }
 
 // ServeHTTP serves one wallet connection: a WebSocket upgrade at Path. It
 // answers 404 on other paths, 503 over the total connection limit or while
-// shutting down, and 429 over the per-address limit. Once upgraded it
-// returns when the connection has ended, its goroutines done.
+// shutting down, and 429 over the per-address limit. Once the connection
+// is upgraded, ServeHTTP returns, and the relay's goroutines serve the
+// connection until it ends (Shutdown waits for those); the HTTP server's
+// goroutine and buffers for the request are then free.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path != Path {
 		http.NotFound(w, r)
@@ -69,18 +89,110 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, ref.text, ref.status)
 		return
 	}
-	defer s.admit.release(key)
+	release := func() { s.admit.release(key) }
 
 	// Any origin: the relay has no cookies or credentials to protect, and
 	// a browser wallet must be able to use it, as with the original.
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+	// Compression is not negotiated (coder/websocket's default).
+	uw := &upgradeWriter{ResponseWriter: w}
+	ws, err := websocket.Accept(uw, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
 	if err != nil {
+		release()
 		s.log.Debug("relay: upgrade failed", "remote", client.String(), "err", err)
 		return
 	}
-	log := s.log.With("conn", s.connIDs.Add(1))
-	log.Debug("relay: connection opened", "remote", client.String())
-	newConn(s, ws, log).serve()
+	ws.SetReadLimit(s.cfg.MaxMessageSize)
+	c := &conn{srv: s, ws: ws, nc: uw.nc, wire: uw.wire, id: s.connIDs.Add(1)}
+	if c.debugEnabled() {
+		c.debug("relay: connection opened", "remote", client.String())
+	}
+	s.workers.run(func() { c.serve(release) })
+}
+
+// track registers an upgraded connection for Shutdown; it reports false
+// once Shutdown has begun.
+func (s *Server) track(c *conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return false
+	}
+	s.live[c] = struct{}{}
+	s.livePeak = max(s.livePeak, len(s.live))
+	s.burstPeak = max(s.burstPeak, len(s.live))
+	return true
+}
+
+func (s *Server) untrack(c *conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.live, c)
+	if len(s.live) == 0 && s.livePeak >= shrinkAt {
+		s.live, s.livePeak = make(map[*conn]struct{}), 0 // a Go map never shrinks
+	}
+	s.afterBurst()
+}
+
+// burstPolicy is when the relay returns memory after a burst
+// (Config.KeepMemory).
+type burstPolicy struct {
+	min   int           // a peak of at least this many connections
+	quiet time.Duration // once departures have paused this long
+	wait  time.Duration // but no later than this after the fall below half
+	every time.Duration // and at most this often
+	free  func()        // runtime/debug.FreeOSMemory
+}
+
+func defaultBurstPolicy() burstPolicy {
+	return burstPolicy{min: 1024, quiet: 2 * time.Second, wait: 10 * time.Second, every: 30 * time.Second, free: debug.FreeOSMemory}
+}
+
+// afterBurst schedules, or puts off, returning memory once the
+// connections have fallen below half their peak. Called with mu.
+func (s *Server) afterBurst() {
+	if s.cfg.KeepMemory || s.stopped {
+		return
+	}
+	now := time.Now()
+	if s.release != nil { // pending: wait for departures to pause
+		s.release.Reset(max(0, min(s.burst.quiet, s.releaseBy.Sub(now))))
+		return
+	}
+	if s.burstPeak < s.burst.min || len(s.live) > s.burstPeak/2 || now.Sub(s.lastReleased) < s.burst.every {
+		return
+	}
+	s.releaseBy = now.Add(s.burst.wait)
+	s.release = time.AfterFunc(s.burst.quiet, s.returnMemory)
+}
+
+// returnMemory returns the memory freed since the burst to the operating
+// system.
+func (s *Server) returnMemory() {
+	s.mu.Lock()
+	if s.stopped || s.release == nil {
+		s.mu.Unlock()
+		return
+	}
+	peak := s.burstPeak
+	s.release, s.lastReleased = nil, time.Now() // no other return for burst.every
+	s.mu.Unlock()
+	start := time.Now()
+	s.burst.free()
+	s.mu.Lock()
+	s.burstPeak = len(s.live)
+	left := s.burstPeak
+	s.mu.Unlock()
+	s.log.Debug("relay: returned memory after a burst", "peak_connections", peak, "connections", left, "took", time.Since(start))
+}
+
+// isStopping reports whether Shutdown has begun.
+func (s *Server) isStopping() bool {
+	select {
+	case <-s.stopping:
+		return true
+	default:
+		return false
+	}
 }
 
 // Serve accepts connections on ln and serves them until Shutdown; it then
@@ -108,10 +220,10 @@ func (s *Server) Serve(ln net.Listener) error {
 // listeners close; ServeHTTP answers 503), tells every connected wallet,
 // and waits until every connection has ended or ctx is done.
 //
-// A wallet that is not in a bridge (handshake, blob, waiting receiver)
-// first gets the text frame {"error":"Node shutting down","message":..};
-// then every wallet, bridged ones included, gets a close frame with status
-// 1001 (going away). Closing waits up to 5 s for each wallet's own close
+// A wallet that is not in a bridge (handshake, blob, a receiver or a
+// sender waiting for the other) first gets the text frame
+// {"error":"Node shutting down","message":..}; then every wallet, bridged
+// ones included, gets a close frame with status 1001 (going away). Closing waits up to 5 s for each wallet's own close
 // frame, so a wallet that never answers holds Shutdown that long.
 //
 // Shutdown returns nil once all connections have ended, or an error that
@@ -125,8 +237,19 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	})
 	s.mu.Lock()
 	s.stopped = true
+	if s.release != nil {
+		s.release.Stop()
+	}
 	servers := s.https
+	live := make([]*conn, 0, len(s.live))
+	for c := range s.live {
+		live = append(live, c)
+	}
 	s.mu.Unlock()
+	for _, c := range live {
+		c.interrupt(endStopping)
+	}
+	s.stopParking()
 	var errs []error
 	for _, hs := range servers {
 		if err := hs.Shutdown(ctx); err != nil {
@@ -145,12 +268,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 type Stats struct {
 	Connections int    // open WebSocket connections, in every phase
 	Pending     int    // receivers waiting for a sender
+	Waiting     int    // senders waiting for their receiver (Config.SenderWait)
 	Bridged     int    // paired sessions being relayed
 	Served      uint64 // sessions paired since the server started
 }
 
 // Stats returns the relay's current counters.
 func (s *Server) Stats() Stats {
-	pending, bridged, served := s.sessions.counts()
-	return Stats{Connections: s.admit.count(), Pending: pending, Bridged: bridged, Served: served}
+	pending, waiting, bridged, served := s.sessions.counts()
+	return Stats{Connections: s.admit.count(), Pending: pending, Waiting: waiting, Bridged: bridged, Served: served}
 }

@@ -111,7 +111,7 @@ func TestShutdownBounded(t *testing.T) {
 func TestNoGoroutineLeft(t *testing.T) {
 	base := runtime.NumGoroutine()
 	func() {
-		r := startRelay(t, relay.Config{HandshakeTimeout: 50 * time.Millisecond, PendingTTL: 100 * time.Millisecond})
+		r := startRelay(t, relay.Config{HandshakeTimeout: 50 * time.Millisecond, PendingTTL: 100 * time.Millisecond, SenderWait: 50 * time.Millisecond})
 		for range 10 {
 			recv, send := r.bridged(t)
 			send.text("x")
