@@ -38,13 +38,6 @@ type env struct {
 
 const testScryptLogN = 4
 
-// maturityMargin is added to the coinbase maturity when a test picks a
-// coinbase UTXO to spend: kaspad's UTXO index can report a coinbase
-// output with the DAA score of the virtual that first showed it, a little
-// lower than the score consensus later gives it, and then a UTXO the
-// index calls mature is refused as immature.
-const maturityMargin = 40
-
 // newEnv starts a devnet node and mines until the bank holds coins UTXOs
 // it can spend: one per wallet and per planted pulse of the test.
 func newEnv(t *testing.T, opts devnet.Options, coins int) *env {
@@ -82,7 +75,7 @@ func (e *env) nodeWallet(name string) *wallet.Funds {
 		e.t.Fatal(err)
 	}
 	e.t.Cleanup(func() { w.Close() })
-	f := w.Funds(e.client, wallet.FundsOptions{CoinbaseMaturity: e.dev.CoinbaseMaturity() + maturityMargin})
+	f := w.Funds(e.client, wallet.FundsOptions{CoinbaseMaturity: e.dev.SpendMaturity()})
 	a, err := f.FreshAddresses(e.ctx, 1)
 	if err != nil {
 		e.t.Fatal(err)
@@ -106,7 +99,7 @@ func (e *env) mine(n int) {
 }
 
 // spendableUTXOs returns the UTXOs of k of at least 1 KAS that the node
-// lets it spend now (with maturityMargin) and that no plant spent.
+// lets it spend now (past devnet.SpendMaturity) and that no plant spent.
 func (e *env) spendableUTXOs(k testKey) []txbuild.UTXO {
 	e.t.Helper()
 	info, err := e.client.DAGInfo(e.ctx)
@@ -119,7 +112,7 @@ func (e *env) spendableUTXOs(k testKey) []txbuild.UTXO {
 	}
 	return slices.DeleteFunc(utxos, func(u txbuild.UTXO) bool {
 		return e.used[u.Outpoint] || u.Entry.Amount < amount.SompiPerKAS ||
-			(u.Entry.IsCoinbase && u.Entry.BlockDAAScore+e.dev.CoinbaseMaturity()+maturityMargin > info.VirtualDAAScore)
+			(u.Entry.IsCoinbase && u.Entry.BlockDAAScore+e.dev.SpendMaturity() > info.VirtualDAAScore)
 	})
 }
 

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -150,7 +151,7 @@ func TestCLIPayjoin(t *testing.T) {
 	before := settle(t, ctx, dev, client, miner, files)
 
 	const p amount.Sompi = 25*amount.SompiPerKAS + 1 // 25.00000001 KAS
-	common := []string{"--kaspad", dev.RPCAddress(), "--coinbase-maturity", "10", "--json"}
+	common := []string{"--kaspad", dev.RPCAddress(), "--coinbase-maturity", strconv.FormatUint(dev.SpendMaturity(), 10), "--json"}
 	recvCmd := command(ctx, "kloakwallet", append([]string{"receive", "--wallet-file", files["receiver"], "--amount", p.KAS(), "--relay", url}, common...)...)
 	recvOut, err := recvCmd.StdoutPipe()
 	if err != nil {
@@ -244,7 +245,7 @@ func settle(t *testing.T, ctx context.Context, dev *devnet.Node, client *node.Cl
 			t.Fatal(fmt.Errorf("%s: %w", f, err))
 		}
 		defer w.Close()
-		funds[who] = w.Funds(client, wallet.FundsOptions{CoinbaseMaturity: dev.CoinbaseMaturity()})
+		funds[who] = w.Funds(client, wallet.FundsOptions{CoinbaseMaturity: dev.SpendMaturity()})
 	}
 	var last map[string]amount.Sompi
 	for i := 0; i < 60; i++ {

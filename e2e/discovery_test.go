@@ -52,7 +52,7 @@ func startRelayNode(t *testing.T, ctx context.Context, dev *devnet.Node, walletF
 	url := "ws://127.0.0.1:" + strconv.Itoa(port) + "/kpp"
 	// The process outlives the test's context: t.Cleanup stops it.
 	cmd := command(context.Background(), "kloaknode", "run", "--network", "devnet", "--kaspad", dev.RPCAddress(), "--wallet-file", walletFile,
-		"--ws-bind", "127.0.0.1", "--ws-port", strconv.Itoa(port), "--public-url", url, "--coinbase-maturity", "10")
+		"--ws-bind", "127.0.0.1", "--ws-port", strconv.Itoa(port), "--public-url", url, "--coinbase-maturity", strconv.FormatUint(dev.SpendMaturity(), 10))
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -99,7 +99,7 @@ func newBank(t *testing.T, ctx context.Context, dev *devnet.Node, client *node.C
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { w.Close() })
-	return w, w.Funds(client, wallet.FundsOptions{CoinbaseMaturity: dev.CoinbaseMaturity()})
+	return w, w.Funds(client, wallet.FundsOptions{CoinbaseMaturity: dev.SpendMaturity()})
 }
 
 // plant submits a 1-input, 1-output transaction carrying payload, paid by f.

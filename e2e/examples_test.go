@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -54,7 +55,7 @@ func TestExamples(t *testing.T) {
 
 	env := append(os.Environ(), "KLOAK_WALLET_PASSWORD="+password)
 	recv := exec.CommandContext(ctx, filepath.Join(dir, "receiver"), "-wallet", files["receiver"], "-kaspad", dev.RPCAddress(),
-		"-relay", relay.url, "-amount", "4.2", "-coinbase-maturity", "10")
+		"-relay", relay.url, "-amount", "4.2", "-coinbase-maturity", strconv.FormatUint(dev.SpendMaturity(), 10))
 	recv.Env = env
 	var recvErr strings.Builder
 	recv.Stderr = &recvErr
@@ -70,7 +71,7 @@ func TestExamples(t *testing.T) {
 		t.Fatalf("receiver printed no URI: %s", recvErr.String())
 	}
 	uri := sc.Text()
-	send := exec.CommandContext(ctx, filepath.Join(dir, "sender"), "-wallet", files["sender"], "-kaspad", dev.RPCAddress(), "-coinbase-maturity", "10", uri)
+	send := exec.CommandContext(ctx, filepath.Join(dir, "sender"), "-wallet", files["sender"], "-kaspad", dev.RPCAddress(), "-coinbase-maturity", strconv.FormatUint(dev.SpendMaturity(), 10), uri)
 	send.Env = env
 	txid, err := send.Output()
 	if err != nil {

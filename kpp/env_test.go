@@ -84,7 +84,7 @@ func (e *env) wallet(name string) *wallet.Wallet {
 }
 
 func (e *env) funds(w *wallet.Wallet) *wallet.Funds {
-	return w.Funds(e.client, wallet.FundsOptions{CoinbaseMaturity: e.dev.CoinbaseMaturity()})
+	return w.Funds(e.client, wallet.FundsOptions{CoinbaseMaturity: e.dev.SpendMaturity()})
 }
 
 // fund mines to a fresh address of each wallet until it can spend at

@@ -46,7 +46,7 @@ func TestSenderNodeUnresponsiveAtBroadcast(t *testing.T) {
 	defer sc.Close()
 
 	r := e.honestReceiver(t, recvW, e.relayURL)
-	sw := &recordingWallet{Funds: sendW.Funds(sc, wallet.FundsOptions{CoinbaseMaturity: e.dev.CoinbaseMaturity()})}
+	sw := &recordingWallet{Funds: sendW.Funds(sc, wallet.FundsOptions{CoinbaseMaturity: e.dev.SpendMaturity()})}
 	p, err := kpp.SenderPrepare(e.ctx, r.URI(), kpp.SenderConfig{Network: address.Devnet, Wallet: sw, Chain: sc, Timeouts: attackTimeouts})
 	if err != nil {
 		t.Fatal(err)

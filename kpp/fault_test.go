@@ -81,7 +81,7 @@ func TestSenderNodeUnreachable(t *testing.T) {
 
 	r := e.honestReceiver(t, recvW, e.relayURL)
 	p.stop()
-	sw := &recordingWallet{Funds: sendW.Funds(sc, wallet.FundsOptions{CoinbaseMaturity: e.dev.CoinbaseMaturity()})}
+	sw := &recordingWallet{Funds: sendW.Funds(sc, wallet.FundsOptions{CoinbaseMaturity: e.dev.SpendMaturity()})}
 	began := time.Now()
 	_, serr := kpp.SenderPrepare(e.ctx, r.URI(), kpp.SenderConfig{Network: address.Devnet, Wallet: sw, Chain: sc, Timeouts: faultTimeouts})
 	if !errors.Is(serr, node.ErrUnavailable) {

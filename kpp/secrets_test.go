@@ -66,7 +66,7 @@ func TestNoSecretsInLogsOrErrors(t *testing.T) {
 	}
 	e.fund(50*amount.SompiPerKAS, ws["receiver"], ws["sender"], ws["thief"])
 	funds := func(w *wallet.Wallet) *wallet.Funds {
-		return w.Funds(nc, wallet.FundsOptions{CoinbaseMaturity: e.dev.CoinbaseMaturity()})
+		return w.Funds(nc, wallet.FundsOptions{CoinbaseMaturity: e.dev.SpendMaturity()})
 	}
 
 	var errs []error

@@ -123,7 +123,7 @@ func TestFirstRealTransaction(t *testing.T) {
 	// sender keeps earning until blocks mined to someone else have merged
 	// all of its blocks. Settle that before taking the balance.
 	before := settledBalance(t, ctx, c, n, sender, miner)
-	u := spendable(t, ctx, c, sender, n.CoinbaseMaturity())
+	u := spendable(t, ctx, c, sender, n.SpendMaturity())
 	fees, err := c.FeeEstimate(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -33,7 +33,7 @@ func TestLookups(t *testing.T) {
 	if _, err := n.MineUntilSpendable(ctx, sender.addr.String(), 10*amount.SompiPerKAS); err != nil {
 		t.Fatal(err)
 	}
-	u := spendable(t, ctx, c, sender, n.CoinbaseMaturity())
+	u := spendable(t, ctx, c, sender, n.SpendMaturity())
 
 	got, err := c.LookupUTXO(ctx, sender.addr, u.Outpoint)
 	if err != nil {

@@ -44,7 +44,7 @@ func TestSendOnDevnet(t *testing.T) {
 	defer c.Close()
 
 	sender, receiver := newDevnetWallet(t, "sender.kloak"), newDevnetWallet(t, "receiver.kloak")
-	opts := wallet.FundsOptions{CoinbaseMaturity: n.CoinbaseMaturity()}
+	opts := wallet.FundsOptions{CoinbaseMaturity: n.SpendMaturity()}
 	from, to := sender.Funds(c, opts), receiver.Funds(c, opts)
 	minerAddr := otherAddress(t, address.Devnet, 0).String()
 

@@ -211,7 +211,7 @@ func TestConsoleOnDevnet(t *testing.T) {
 
 	walletPath := filepath.Join(t.TempDir(), "node.kloak")
 	args := []string{"run", "--kaspad", kaspad.RPCAddress(), "--network", "devnet", "--ws-bind", "127.0.0.1", "--ws-port", "0",
-		"--wallet-file", walletPath, "--coinbase-maturity", strconv.FormatUint(kaspad.CoinbaseMaturity(), 10)}
+		"--wallet-file", walletPath, "--coinbase-maturity", strconv.FormatUint(kaspad.SpendMaturity(), 10)}
 	term := startTerminal(t, []string{"KLOAK_WALLET_PASSWORD=" + testPassword}, false, args...)
 
 	term.expect(`WRITE DOWN THESE 24 WORDS`)

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -96,7 +97,7 @@ func TestWalletOnDevnet(t *testing.T) {
 	a, b := filepath.Join(dir, "a.kloak"), filepath.Join(dir, "b.kloak")
 	words := createWallet(t, pw, a, "devnet")
 	createWallet(t, pw, b, "devnet")
-	nodeArgs := []string{"--kaspad", dev.RPCAddress(), "--coinbase-maturity", "10"}
+	nodeArgs := []string{"--kaspad", dev.RPCAddress(), "--coinbase-maturity", strconv.FormatUint(dev.SpendMaturity(), 10)}
 	miner, _ := address.New(address.Devnet, address.PubKey, make([]byte, 32))
 
 	bin := kloakwallet

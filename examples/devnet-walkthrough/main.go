@@ -80,7 +80,7 @@ func run() error {
 		if err != nil {
 			return nil, err
 		}
-		return &party{name, w, w.Funds(client, wallet.FundsOptions{CoinbaseMaturity: dev.CoinbaseMaturity()})}, nil
+		return &party{name, w, w.Funds(client, wallet.FundsOptions{CoinbaseMaturity: dev.SpendMaturity()})}, nil
 	}
 	step("Creating three wallet files: receiver, sender, relay node")
 	recv, err := newParty("receiver")

@@ -114,7 +114,7 @@ func (n *Node) waitWhileMining(ctx context.Context, m *Miner, done func(context.
 }
 
 // MineUntilSpendable mines to address until it holds at least minSompi (at least 1) that can be
-// spent now: outputs of ordinary transactions, and coinbase outputs past the coinbase maturity.
+// spent now: outputs of ordinary transactions, and coinbase outputs past SpendMaturity.
 // It returns that spendable amount, read after the miner stopped.
 func (n *Node) MineUntilSpendable(ctx context.Context, address string, minSompi uint64) (uint64, error) {
 	minSompi = max(minSompi, 1)
@@ -204,8 +204,9 @@ func (n *Node) freshTemplate(ctx context.Context, address string, want map[strin
 }
 
 // SpendableBalance is what address can spend now, in sompi: the sum of its UTXOs, leaving out
-// coinbase outputs whose block's DAA score + coinbase maturity exceeds the virtual DAA score
-// (kaspad refuses to spend those: transactionvalidator's checkTransactionCoinbaseMaturity).
+// coinbase outputs whose block's DAA score + SpendMaturity exceeds the virtual DAA score
+// (kaspad refuses to spend immature ones: transactionvalidator's checkTransactionCoinbaseMaturity;
+// SpendMargin says why the margin).
 func (n *Node) SpendableBalance(ctx context.Context, address string) (uint64, error) {
 	if n.isClosed() {
 		return 0, ErrClosed
@@ -220,7 +221,7 @@ func (n *Node) SpendableBalance(ctx context.Context, address string) (uint64, er
 	if err != nil {
 		return 0, fmt.Errorf("devnet: GetUTXOsByAddresses: %w", err)
 	}
-	maturity := n.opts.coinbaseMaturity()
+	maturity := n.SpendMaturity()
 	var sum uint64
 	for _, e := range entries {
 		u := e.UTXOEntry

@@ -328,8 +328,22 @@ func (n *Node) PID() int { return n.node.pid() }
 // Binaries are the programs the node and its miners run.
 func (n *Node) Binaries() *Binaries { return n.bins }
 
-// CoinbaseMaturity is the node's coinbase maturity in DAA scores.
+// CoinbaseMaturity is the node's coinbase maturity in DAA scores: the consensus rule.
 func (n *Node) CoinbaseMaturity() uint64 { return n.opts.coinbaseMaturity() }
+
+// SpendMargin is how many DAA scores past the coinbase maturity SpendMaturity waits. kaspad's
+// UTXO index can show a coinbase output with the DAA score of the chain block that accepted it
+// first; when a parallel block (kaspaminer mines several from one template) takes over the
+// selected chain, consensus gives the output the later score of its new accepting block, and
+// the index catches up a moment after the virtual. An output the index calls just mature is
+// then refused as "spends an immature UTXO". Forty scores are two seconds of mining at the
+// default rate and far more than any such shift seen.
+const SpendMargin = 40
+
+// SpendMaturity is the coinbase maturity a spender on this node should assume:
+// CoinbaseMaturity + SpendMargin. SpendableBalance, MineUntilSpendable and every test that
+// picks a coinbase output to spend use it.
+func (n *Node) SpendMaturity() uint64 { return n.opts.coinbaseMaturity() + SpendMargin }
 
 // LogTail returns the last lines kaspad wrote.
 func (n *Node) LogTail() string { return n.node.logTail() }
