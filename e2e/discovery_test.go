@@ -195,7 +195,7 @@ func TestDiscoveryOnDevnet(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Let the node wallets' coins mature before the nodes pulse.
-	if err := dev.MineBlocks(ctx, miner, 40); err != nil {
+	if err := dev.MineBlocks(ctx, miner, int(dev.SpendMaturity())); err != nil {
 		t.Fatal(err)
 	}
 
@@ -264,7 +264,7 @@ func TestDiscoveryOnDevnet(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := dev.MineBlocks(ctx, miner, 40); err != nil {
+	if err := dev.MineBlocks(ctx, miner, int(dev.SpendMaturity())); err != nil {
 		t.Fatal(err)
 	}
 	const p = 3 * amount.SompiPerKAS

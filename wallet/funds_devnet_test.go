@@ -62,7 +62,7 @@ func TestSendOnDevnet(t *testing.T) {
 	// spendable, so that Balance is exact.
 	var before amount.Sompi
 	for i := 0; ; i++ {
-		if i == 40 {
+		if uint64(i) == 2*n.SpendMaturity() {
 			t.Fatalf("sender's balance still changing after %d blocks", i)
 		}
 		if err := n.MineBlocks(ctx, minerAddr, 1); err != nil {

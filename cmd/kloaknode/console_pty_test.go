@@ -260,8 +260,8 @@ func TestConsoleOnDevnet(t *testing.T) {
 		if amount.Sompi(spendable) == all {
 			break
 		}
-		if i == 40 {
-			t.Fatalf("coins mined to %s still maturing after 40 blocks", fund)
+		if limit := 2 * kaspad.SpendMaturity(); uint64(i) == limit {
+			t.Fatalf("coins mined to %s still maturing after %d blocks", fund, limit)
 		}
 		if err := kaspad.MineBlocks(ctx, other, 1); err != nil {
 			t.Fatal(err)
