@@ -5,13 +5,69 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 )
 
 // ErrRelay wraps failures to reach or talk to the relay.
 var ErrRelay = errors.New("kpp: relay connection")
+
+// ErrRelayBusy matches a *BusyError: the relay refused the connection for
+// now (too many connections, in all or from this address, or it is
+// shutting down).
+var ErrRelayBusy = errors.New("kpp: relay busy")
+
+// BusyError is a relay's refusal of the WebSocket upgrade with HTTP 429
+// or 503. Nothing was sent to the relay: a wallet may try again after
+// RetryAfter, or choose another relay (discovery.Select). It matches
+// ErrRelay and ErrRelayBusy.
+type BusyError struct {
+	URL        string
+	StatusCode int           // 429 or 503
+	Message    string        // the relay's text, first line, at most 200 bytes
+	RetryAfter time.Duration // from Retry-After in seconds; 0 if the relay gave none
+}
+
+func (e *BusyError) Error() string {
+	s := fmt.Sprintf("kpp: relay busy: %s: HTTP %d", e.URL, e.StatusCode)
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
+	if e.RetryAfter > 0 {
+		s += fmt.Sprintf(" (try again in %s)", e.RetryAfter)
+	}
+	return s
+}
+
+// Is makes a BusyError match ErrRelay and ErrRelayBusy.
+func (e *BusyError) Is(target error) bool { return target == ErrRelay || target == ErrRelayBusy }
+
+// maxRetryAfter bounds the Retry-After a BusyError passes on.
+const maxRetryAfter = time.Hour
+
+func busyError(u string, resp *http.Response) *BusyError {
+	e := &BusyError{URL: u, StatusCode: resp.StatusCode}
+	if secs, err := strconv.ParseUint(strings.TrimSpace(resp.Header.Get("Retry-After")), 10, 32); err == nil {
+		e.RetryAfter = min(time.Duration(secs)*time.Second, maxRetryAfter)
+	}
+	if resp.Body != nil {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
+		line, _, _ := strings.Cut(string(b), "\n")
+		e.Message = strings.Map(func(r rune) rune {
+			if r < 0x20 || r == 0x7f || r == utf8.RuneError {
+				return -1
+			}
+			return r
+		}, strings.TrimSpace(line))
+	}
+	return e
+}
 
 // maxFrame bounds every frame a wallet reads: an envelope, or the relay's
 // plaintext messages.
@@ -28,6 +84,9 @@ func dialRelay(ctx context.Context, relayURL string, key Key, client *http.Clien
 	ws, resp, err := websocket.Dial(ctx, u, &websocket.DialOptions{HTTPClient: client})
 	if err != nil {
 		if resp != nil {
+			if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+				return nil, busyError(u, resp)
+			}
 			return nil, fmt.Errorf("%w: %s: HTTP %s", ErrRelay, u, resp.Status)
 		}
 		return nil, fmt.Errorf("%w: %s: %w", ErrRelay, u, err)
