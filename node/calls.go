@@ -238,6 +238,51 @@ func (c *Client) InMempool(ctx context.Context, id txbuild.Hash) (bool, error) {
 	return r.Entry != nil && r.Entry.Transaction != nil, nil
 }
 
+// MempoolSpends returns the outpoints that transactions in the node's
+// mempool spend, of the transactions that spend an output of one of addrs,
+// each with the id of the spending transaction. The UTXO index lists an
+// output until a block accepts its spend, so a wallet subtracts these to
+// keep from spending a coin twice. Orphans are left out: they spend
+// outputs of transactions the node has not seen, not the index's.
+//
+// Go kaspad v0.12.23 reports at most one spending transaction an address
+// (and, asked for orphans too, drops the pool's: so MempoolSpends does not
+// ask); rusty-kaspa reports them all.
+func (c *Client) MempoolSpends(ctx context.Context, addrs []address.Address) (map[txbuild.Outpoint]txbuild.Hash, error) {
+	names := make([]string, len(addrs))
+	for i, a := range addrs {
+		names[i] = a.String()
+	}
+	r, err := call[*appmessage.GetMempoolEntriesByAddressesResponseMessage](ctx, c, "GetMempoolEntriesByAddresses",
+		appmessage.NewGetMempoolEntriesByAddressesRequestMessage(names, false, false))
+	if err != nil {
+		return nil, err
+	}
+	if err := nodeErr("GetMempoolEntriesByAddresses", r.Error); err != nil {
+		return nil, err
+	}
+	spent := make(map[txbuild.Outpoint]txbuild.Hash)
+	for _, e := range r.Entries {
+		if e == nil {
+			return nil, fmt.Errorf("%w: GetMempoolEntriesByAddresses: an empty entry", ErrProtocol)
+		}
+		for _, m := range e.Sending {
+			if m == nil || m.Transaction == nil {
+				return nil, fmt.Errorf("%w: GetMempoolEntriesByAddresses: an entry of %s without its transaction", ErrProtocol, e.Address)
+			}
+			tx, err := FromRPCTransaction(m.Transaction)
+			if err != nil {
+				return nil, fmt.Errorf("GetMempoolEntriesByAddresses: %w", err)
+			}
+			id := tx.ID()
+			for _, in := range tx.Inputs {
+				spent[in.PreviousOutpoint] = id
+			}
+		}
+	}
+	return spent, nil
+}
+
 // FeeEstimate holds fee rates for the node's priority levels.
 type FeeEstimate struct {
 	Priority, Normal, Low txbuild.FeeRate

@@ -72,6 +72,13 @@ type daaSource interface {
 	VirtualDAAScore(ctx context.Context) (uint64, error)
 }
 
+// mempoolSource is the optional part of a UTXOSource that lets Funds skip
+// outputs that transactions in the node's mempool already spend.
+// *node.Client satisfies it.
+type mempoolSource interface {
+	MempoolSpends(ctx context.Context, addrs []address.Address) (map[txbuild.Outpoint]txbuild.Hash, error)
+}
+
 // FundsOptions configures Wallet.Funds. The zero value gives the defaults.
 type FundsOptions struct {
 	// Lookahead is how many addresses past the next unused index of each
@@ -100,10 +107,15 @@ func (o FundsOptions) withDefaults() FundsOptions {
 // It never submits a transaction. A Funds is safe for concurrent use.
 //
 // The UTXOs come from the node's UTXO index, which lists outputs accepted
-// in blocks and does not subtract those that transactions still in the
-// mempool spend: until a transaction built from a Funds is accepted, the
-// next Send, SelectUTXO or ContributeUTXO may pick the same coins again
-// (and the node refuses the second spend).
+// in blocks until a block accepts their spend. When the source also
+// reports mempool spends (MempoolSpends, as *node.Client does), Funds
+// leaves out the outputs that transactions in the node's mempool spend, so
+// that a payment made a moment ago is not spent again; with another
+// source, or a transaction the node has not seen (built but not yet
+// submitted, or submitted to another node), the next Send, SelectUTXO or
+// ContributeUTXO may pick the same coins again and the node refuses the
+// second spend. Go kaspad v0.12.23 reports one mempool spend an address
+// at most (rusty-kaspa all of them).
 type Funds struct {
 	w    *Wallet
 	src  UTXOSource
@@ -185,16 +197,22 @@ type scan struct {
 	total         amount.Sompi
 	immature      int // coinbase outputs skipped as too young
 	immatureTotal amount.Sompi
+	pending       int // outputs skipped as spent by mempool transactions
+	pendingTotal  amount.Sompi
 	addresses     int
 }
 
 // note says why there are fewer funds than the node shows, if it is because
-// of young coinbase outputs.
+// of young coinbase outputs or spends still in the mempool.
 func (s scan) note() string {
-	if s.immature == 0 {
-		return ""
+	var n string
+	if s.immature > 0 {
+		n += fmt.Sprintf("; %d coinbase outputs holding %s are not yet mature", s.immature, s.immatureTotal)
 	}
-	return fmt.Sprintf("; %d coinbase outputs holding %s are not yet mature", s.immature, s.immatureTotal)
+	if s.pending > 0 {
+		n += fmt.Sprintf("; %d outputs holding %s are being spent by transactions in the mempool", s.pending, s.pendingTotal)
+	}
+	return n
 }
 
 func (f *Funds) scan(ctx context.Context) (scan, error) {
@@ -216,6 +234,15 @@ func (f *Funds) scan(ctx context.Context) (scan, error) {
 			return scan{}, fmt.Errorf("virtual DAA score: %w", err)
 		}
 	}
+	// Mempool spends are read before the UTXOs: a spend a block accepts
+	// in between has left the UTXO index too, while the other order could
+	// miss it in both.
+	var spent map[txbuild.Outpoint]txbuild.Hash
+	if m, ok := f.src.(mempoolSource); ok {
+		if spent, err = m.MempoolSpends(ctx, addrs); err != nil {
+			return scan{}, fmt.Errorf("mempool spends of %d wallet addresses: %w", len(addrs), err)
+		}
+	}
 	got, err := f.src.UTXOsByAddresses(ctx, addrs)
 	if err != nil {
 		return scan{}, fmt.Errorf("UTXOs of %d wallet addresses: %w", len(addrs), err)
@@ -230,6 +257,11 @@ func (f *Funds) scan(ctx context.Context) (scan, error) {
 			continue
 		}
 		seen[u.Outpoint] = true
+		if _, ok := spent[u.Outpoint]; ok {
+			s.pending++
+			s.pendingTotal, _ = amount.Add(s.pendingTotal, u.Entry.Amount)
+			continue
+		}
 		if checkMaturity && u.Entry.IsCoinbase && (u.Entry.BlockDAAScore > daa || daa-u.Entry.BlockDAAScore < f.opts.CoinbaseMaturity) {
 			s.immature++
 			s.immatureTotal, _ = amount.Add(s.immatureTotal, u.Entry.Amount)
@@ -262,7 +294,8 @@ func (f *Funds) scan(ctx context.Context) (scan, error) {
 // UTXOs returns the wallet's spendable UTXOs, largest first: those of
 // receive addresses 0 to NextReceiveIndex+Lookahead-1 and change addresses
 // 0 to NextChangeIndex+Lookahead-1, leaving out coinbase outputs that are
-// not yet mature (when the source tells the DAA score).
+// not yet mature (when the source tells the DAA score) and outputs that
+// transactions in the node's mempool spend (when it tells those).
 func (f *Funds) UTXOs(ctx context.Context) ([]txbuild.UTXO, error) {
 	s, err := f.scan(ctx)
 	return s.utxos, err
@@ -278,12 +311,15 @@ func (f *Funds) Balance(ctx context.Context) (amount.Sompi, error) {
 type Balances struct {
 	Spendable amount.Sompi // Balance: what Send and the payjoin can use
 	Maturing  amount.Sompi // coinbase outputs not yet mature
+	// Spending: outputs that transactions in the node's mempool spend
+	// (their change shows up once a block accepts them).
+	Spending amount.Sompi
 }
 
 // Balances returns the spendable and the maturing balance in one scan.
 func (f *Funds) Balances(ctx context.Context) (Balances, error) {
 	s, err := f.scan(ctx)
-	return Balances{Spendable: s.total, Maturing: s.immatureTotal}, err
+	return Balances{Spendable: s.total, Maturing: s.immatureTotal, Spending: s.pendingTotal}, err
 }
 
 // SelectUTXO returns the smallest spendable UTXO holding at least min: the
