@@ -332,9 +332,39 @@ func (f *Funds) SelectUTXO(ctx context.Context, min amount.Sompi) (txbuild.UTXO,
 	if err != nil {
 		return txbuild.UTXO{}, err
 	}
+	return s.smallest(min, "")
+}
+
+// SelectChangeUTXO is SelectUTXO among the UTXOs of the wallet's change
+// chain only: coins the wallet paid itself (the change of its payments,
+// a relay node's pulses, and coins sent to a ChangeAddress), never a
+// payment received on a receive address. A relay node pulses with it: a
+// pulse names the node in public, and one that spent a relay fee output
+// (paid to a receive address) would tie that payjoin to the node.
+func (f *Funds) SelectChangeUTXO(ctx context.Context, min amount.Sompi) (txbuild.UTXO, error) {
+	s, err := f.scan(ctx)
+	if err != nil {
+		return txbuild.UTXO{}, err
+	}
+	f.mu.Lock()
+	change := s
+	change.utxos, change.total = nil, 0
+	for _, u := range s.utxos {
+		if f.owner[scriptKey(u.Entry.ScriptPublicKey)].chain == ChangeChain {
+			change.utxos = append(change.utxos, u)
+			change.total += u.Entry.Amount // a part of s.total: no overflow
+		}
+	}
+	f.mu.Unlock()
+	return change.smallest(min, " on the change chain")
+}
+
+// smallest returns the smallest of s's UTXOs holding at least min; where
+// names the UTXOs in errors.
+func (s scan) smallest(min amount.Sompi, where string) (txbuild.UTXO, error) {
 	if len(s.utxos) == 0 {
-		return txbuild.UTXO{}, fmt.Errorf("%w: need one UTXO of at least %s: %w (in %d addresses)%s",
-			ErrInsufficientFunds, min, ErrNoFunds, s.addresses, s.note())
+		return txbuild.UTXO{}, fmt.Errorf("%w: need one UTXO%s of at least %s: %w (in %d addresses)%s",
+			ErrInsufficientFunds, where, min, ErrNoFunds, s.addresses, s.note())
 	}
 	// Largest first: the last one holding min is the smallest that does.
 	i := len(s.utxos) - 1
@@ -342,8 +372,8 @@ func (f *Funds) SelectUTXO(ctx context.Context, min amount.Sompi) (txbuild.UTXO,
 		i--
 	}
 	if i < 0 {
-		return txbuild.UTXO{}, fmt.Errorf("%w: no single UTXO holds %s: the largest holds %s, all %d together %s%s",
-			ErrInsufficientFunds, min, s.utxos[0].Entry.Amount, len(s.utxos), s.total, s.note())
+		return txbuild.UTXO{}, fmt.Errorf("%w: no single UTXO%s holds %s: the largest holds %s, all %d together %s%s",
+			ErrInsufficientFunds, where, min, s.utxos[0].Entry.Amount, len(s.utxos), s.total, s.note())
 	}
 	return s.utxos[i], nil
 }
