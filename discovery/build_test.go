@@ -6,39 +6,17 @@ import (
 	"testing"
 	"time"
 
-	secp256k1 "github.com/kaspanet/go-secp256k1"
-
 	"github.com/kloakprotocol/kloak/address"
 	"github.com/kloakprotocol/kloak/amount"
+	"github.com/kloakprotocol/kloak/internal/testkit"
 	"github.com/kloakprotocol/kloak/txbuild"
 )
 
-type testKey struct {
-	priv []byte
-	addr address.Address
-}
-
-func newTestKey(t testing.TB, net address.Network, seed byte) testKey {
-	t.Helper()
-	priv := bytes.Repeat([]byte{seed}, 32)
-	kp, err := secp256k1.DeserializeSchnorrPrivateKeyFromSlice(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, _ := kp.SchnorrPublicKey()
-	ser, _ := pub.Serialize()
-	a, err := address.New(net, address.PubKey, ser[:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return testKey{priv, a}
-}
-
-func testUTXO(k testKey, amt amount.Sompi) txbuild.UTXO {
+func testUTXO(k testkit.Key, amt amount.Sompi) txbuild.UTXO {
 	return txbuild.UTXO{
-		Address:  k.addr,
+		Address:  k.Addr,
 		Outpoint: txbuild.Outpoint{TransactionID: txbuild.Hash{1, 2, 3}, Index: 1},
-		Entry:    txbuild.UTXOEntry{Amount: amt, ScriptPublicKey: k.addr.ScriptPublicKey(), BlockDAAScore: 7},
+		Entry:    txbuild.UTXOEntry{Amount: amt, ScriptPublicKey: k.Addr.ScriptPublicKey(), BlockDAAScore: 7},
 	}
 }
 
@@ -79,16 +57,16 @@ func TestBuildPulseFee(t *testing.T) {
 		{"devnet small input", address.Devnet, txbuild.SompiPerGram(1), 20_000_000, compute},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			k, to := newTestKey(t, c.net, 1), newTestKey(t, c.net, 2)
+			k, to := testkit.NewKey(t, c.net, 1), testkit.NewKey(t, c.net, 2)
 			policy := txbuild.PolicyFor(c.net)
 			u := testUTXO(k, c.in)
-			tx, utxos, err := BuildPulse(u, to.addr, payload, policy, c.rate)
+			tx, utxos, err := BuildPulse(u, to.Addr, payload, policy, c.rate)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if len(tx.Inputs) != 1 || len(tx.Outputs) != 1 || tx.Inputs[0].PreviousOutpoint != u.Outpoint ||
 				len(tx.Inputs[0].SignatureScript) != 0 || tx.Inputs[0].SigOpCount != 1 ||
-				!tx.Outputs[0].ScriptPublicKey.Equal(to.addr.ScriptPublicKey()) ||
+				!tx.Outputs[0].ScriptPublicKey.Equal(to.Addr.ScriptPublicKey()) ||
 				!bytes.Equal(tx.Payload, python) || tx.SubnetworkID != (txbuild.SubnetworkID{}) || tx.Version != 0 {
 				t.Fatalf("pulse %+v", tx)
 			}
@@ -99,7 +77,7 @@ func TestBuildPulseFee(t *testing.T) {
 			if err != nil || uint64(fee) != c.wantFee {
 				t.Fatalf("fee %d, %v; want %d", fee, err, c.wantFee)
 			}
-			if err := txbuild.SignInput(tx, utxos, 0, txbuild.SigHashAll, k.priv); err != nil {
+			if err := txbuild.SignInput(tx, utxos, 0, txbuild.SigHashAll, k.Priv); err != nil {
 				t.Fatal(err)
 			}
 			if got := txbuild.SerializedSize(tx); got != size {
@@ -123,7 +101,7 @@ func TestBuildPulseFee(t *testing.T) {
 }
 
 func TestBuildPulseRefuses(t *testing.T) {
-	k, to := newTestKey(t, address.Mainnet, 1), newTestKey(t, address.Mainnet, 2)
+	k, to := testkit.NewKey(t, address.Mainnet, 1), testkit.NewKey(t, address.Mainnet, 2)
 	payload, err := NewPayload("wss://relay.example/kpp", time.Unix(1_750_000_000, 0), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -140,7 +118,7 @@ func TestBuildPulseRefuses(t *testing.T) {
 		{"dust on devnet", 2_000, devnet},
 		{"empty", 0, mainnet},
 	} {
-		_, _, err := BuildPulse(testUTXO(k, c.in), to.addr, payload, c.policy, one)
+		_, _, err := BuildPulse(testUTXO(k, c.in), to.Addr, payload, c.policy, one)
 		if !errors.Is(err, ErrPulseInput) {
 			t.Errorf("%s: %v, want ErrPulseInput", c.name, err)
 		} else {
@@ -149,7 +127,7 @@ func TestBuildPulseRefuses(t *testing.T) {
 	}
 	bad := payload
 	bad.WSURL = "http://relay.example/kpp"
-	if _, _, err := BuildPulse(testUTXO(k, amount.SompiPerKAS), to.addr, bad, mainnet, one); !errors.Is(err, ErrPayload) {
+	if _, _, err := BuildPulse(testUTXO(k, amount.SompiPerKAS), to.Addr, bad, mainnet, one); !errors.Is(err, ErrPayload) {
 		t.Errorf("malformed payload: %v", err)
 	}
 	if _, _, err := BuildPulse(testUTXO(k, amount.SompiPerKAS), address.Address{}, payload, mainnet, one); err == nil {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/kloakprotocol/kloak/address"
 	"github.com/kloakprotocol/kloak/internal/devnet"
+	"github.com/kloakprotocol/kloak/internal/testkit"
 	"github.com/kloakprotocol/kloak/kpp"
 	"github.com/kloakprotocol/kloak/node"
 	"github.com/kloakprotocol/kloak/txbuild"
@@ -272,7 +273,7 @@ func (e *env) template(extra string) *externalapi.DomainBlock {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	r, err := c.GetBlockTemplate(e.miner.addr.String(), extra)
+	r, err := c.GetBlockTemplate(e.miner.Addr.String(), extra)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -339,7 +340,7 @@ func (e *env) mineBeside(submit func()) txbuild.Hash {
 // does not exist: the block is valid (kaspad checks a block's
 // transactions against the UTXO set only when the chain accepts them),
 // the transaction is never accepted. It returns the block's hash.
-func (e *env) mineForged(k testKey, url string) txbuild.Hash {
+func (e *env) mineForged(k testkit.Key, url string) txbuild.Hash {
 	e.t.Helper()
 	payload, err := NewPayload(url, time.Now(), nil)
 	if err != nil {
@@ -347,13 +348,13 @@ func (e *env) mineForged(k testKey, url string) txbuild.Hash {
 	}
 	ghost := txbuild.UTXO{
 		Outpoint: txbuild.Outpoint{TransactionID: txbuild.Hash{0xde, 0xad}, Index: 7},
-		Entry:    txbuild.UTXOEntry{Amount: 5 * 100_000_000, ScriptPublicKey: k.addr.ScriptPublicKey()},
+		Entry:    txbuild.UTXOEntry{Amount: 5 * 100_000_000, ScriptPublicKey: k.Addr.ScriptPublicKey()},
 	}
-	tx, utxos, err := BuildPulse(ghost, k.addr, payload, txbuild.PolicyFor(address.Devnet), txbuild.SompiPerGram(1))
+	tx, utxos, err := BuildPulse(ghost, k.Addr, payload, txbuild.PolicyFor(address.Devnet), txbuild.SompiPerGram(1))
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if err := txbuild.SignInput(tx, utxos, 0, txbuild.SigHashAll, k.priv); err != nil {
+	if err := txbuild.SignInput(tx, utxos, 0, txbuild.SigHashAll, k.Priv); err != nil {
 		e.t.Fatal(err)
 	}
 	dtx, err := appmessage.RPCTransactionToDomainTransaction(node.ToRPCTransaction(tx))

@@ -3,7 +3,6 @@ package discovery
 import (
 	"context"
 	"log/slog"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -13,6 +12,7 @@ import (
 	"github.com/kloakprotocol/kloak/address"
 	"github.com/kloakprotocol/kloak/amount"
 	"github.com/kloakprotocol/kloak/internal/devnet"
+	"github.com/kloakprotocol/kloak/internal/testkit"
 	"github.com/kloakprotocol/kloak/node"
 	"github.com/kloakprotocol/kloak/txbuild"
 	"github.com/kloakprotocol/kloak/wallet"
@@ -31,28 +31,21 @@ type env struct {
 	ctx    context.Context
 	dev    *devnet.Node
 	client *node.Client
-	miner  testKey
-	bank   testKey                   // funded by mining; pays the wallets and plants
+	miner  testkit.Key
+	bank   testkit.Key               // funded by mining; pays the wallets and plants
 	used   map[txbuild.Outpoint]bool // outpoints of bank already spent
 }
-
-const testScryptLogN = 4
 
 // newEnv starts a devnet node and mines until the bank holds coins UTXOs
 // it can spend: one per wallet and per planted pulse of the test.
 func newEnv(t *testing.T, opts devnet.Options, coins int) *env {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	t.Cleanup(cancel)
-	e := &env{t: t, ctx: ctx, dev: devnet.Start(t, opts), used: map[txbuild.Outpoint]bool{}}
-	var err error
-	if e.client, err = node.Dial(ctx, e.dev.RPCAddress(), node.Options{Logger: slog.New(slog.DiscardHandler)}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.client.Close() })
-	e.miner = newTestKey(t, address.Devnet, 0x33)
-	e.bank = newTestKey(t, address.Devnet, 0x34)
-	err = e.dev.MineUntil(ctx, e.bank.addr.String(), func(context.Context) (bool, error) {
+	e := &env{t: t, used: map[txbuild.Outpoint]bool{}}
+	e.ctx, e.dev = testkit.StartDevnet(t, 3*time.Minute, opts)
+	e.client = testkit.Dial(t, e.ctx, e.dev.RPCAddress(), node.Options{Logger: slog.New(slog.DiscardHandler)})
+	e.miner = testkit.NewKey(t, address.Devnet, 0x33)
+	e.bank = testkit.NewKey(t, address.Devnet, 0x34)
+	err := e.dev.MineUntil(e.ctx, e.bank.Addr.String(), func(context.Context) (bool, error) {
 		return len(e.spendableUTXOs(e.bank)) >= coins, nil
 	})
 	if err != nil {
@@ -65,16 +58,7 @@ func newEnv(t *testing.T, opts devnet.Options, coins int) *env {
 // coins; the payment is in the DAG at the next block mined.
 func (e *env) nodeWallet(name string) *wallet.Funds {
 	e.t.Helper()
-	m, err := wallet.NewMnemonic(12)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	w, err := wallet.Create(filepath.Join(e.t.TempDir(), name+".kloak"), []byte("pw-"+name), m,
-		wallet.CreateOptions{Network: address.Devnet, Scrypt: wallet.ScryptParams{LogN: testScryptLogN, R: 8, P: 1}})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.t.Cleanup(func() { w.Close() })
+	w := testkit.NewWallet(e.t, name)
 	f := w.Funds(e.client, wallet.FundsOptions{CoinbaseMaturity: e.dev.SpendMaturity()})
 	a, err := f.FreshAddresses(e.ctx, 1)
 	if err != nil {
@@ -93,20 +77,20 @@ func (e *env) pay(a address.Address) txbuild.Hash {
 // mine mines n blocks to the miner, one after the other.
 func (e *env) mine(n int) {
 	e.t.Helper()
-	if err := e.dev.MineBlocks(e.ctx, e.miner.addr.String(), n); err != nil {
+	if err := e.dev.MineBlocks(e.ctx, e.miner.Addr.String(), n); err != nil {
 		e.t.Fatal(err)
 	}
 }
 
 // spendableUTXOs returns the UTXOs of k of at least 1 KAS that the node
 // lets it spend now (past devnet.SpendMaturity) and that no plant spent.
-func (e *env) spendableUTXOs(k testKey) []txbuild.UTXO {
+func (e *env) spendableUTXOs(k testkit.Key) []txbuild.UTXO {
 	e.t.Helper()
 	info, err := e.client.DAGInfo(e.ctx)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	utxos, err := e.client.UTXOsByAddresses(e.ctx, []address.Address{k.addr})
+	utxos, err := e.client.UTXOsByAddresses(e.ctx, []address.Address{k.Addr})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -117,11 +101,11 @@ func (e *env) spendableUTXOs(k testKey) []txbuild.UTXO {
 }
 
 // spendable returns one of spendableUTXOs and marks it used.
-func (e *env) spendable(k testKey) txbuild.UTXO {
+func (e *env) spendable(k testkit.Key) txbuild.UTXO {
 	e.t.Helper()
 	utxos := e.spendableUTXOs(k)
 	if len(utxos) == 0 {
-		e.t.Fatalf("%s has no unused spendable UTXO", k.addr)
+		e.t.Fatalf("%s has no unused spendable UTXO", k.Addr)
 	}
 	e.used[utxos[0].Outpoint] = true
 	return utxos[0]
@@ -131,7 +115,7 @@ func (e *env) spendable(k testKey) txbuild.UTXO {
 // payload bytes, well-formed or not, and returns its id.
 func (e *env) plant(payload []byte) txbuild.Hash {
 	e.t.Helper()
-	return e.submitFromBank(e.bank.addr.ScriptPublicKey(), payload)
+	return e.submitFromBank(e.bank.Addr.ScriptPublicKey(), payload)
 }
 
 // submitFromBank submits a 1-input, 1-output transaction spending one of
@@ -148,7 +132,7 @@ func (e *env) submitFromBank(script address.ScriptPublicKey, payload []byte) txb
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if err := txbuild.SignInput(tx, utxos, 0, txbuild.SigHashAll, e.bank.priv); err != nil {
+	if err := txbuild.SignInput(tx, utxos, 0, txbuild.SigHashAll, e.bank.Priv); err != nil {
 		e.t.Fatal(err)
 	}
 	id, err := e.client.SubmitTransaction(e.ctx, tx)

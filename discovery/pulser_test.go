@@ -11,6 +11,7 @@ import (
 
 	"github.com/kloakprotocol/kloak/address"
 	"github.com/kloakprotocol/kloak/amount"
+	"github.com/kloakprotocol/kloak/internal/testkit"
 	"github.com/kloakprotocol/kloak/node"
 	"github.com/kloakprotocol/kloak/txbuild"
 )
@@ -20,15 +21,15 @@ import (
 type fakeWallet struct {
 	mu      sync.Mutex
 	t       *testing.T
-	funded  testKey
+	funded  testkit.Key
 	keys    map[string][]byte // script → private key
 	selects int
 	changes int
 }
 
 func newFakeWallet(t *testing.T) *fakeWallet {
-	k := newTestKey(t, address.Mainnet, 1)
-	return &fakeWallet{t: t, funded: k, keys: map[string][]byte{string(k.addr.ScriptPublicKey().Script): k.priv}}
+	k := testkit.NewKey(t, address.Mainnet, 1)
+	return &fakeWallet{t: t, funded: k, keys: map[string][]byte{string(k.Addr.ScriptPublicKey().Script): k.Priv}}
 }
 
 func (w *fakeWallet) SelectUTXO(_ context.Context, min amount.Sompi) (txbuild.UTXO, error) {
@@ -45,9 +46,9 @@ func (w *fakeWallet) ChangeAddress(context.Context) (address.Address, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.changes++
-	k := newTestKey(w.t, address.Mainnet, byte(100+w.changes))
-	w.keys[string(k.addr.ScriptPublicKey().Script)] = k.priv
-	return k.addr, nil
+	k := testkit.NewKey(w.t, address.Mainnet, byte(100+w.changes))
+	w.keys[string(k.Addr.ScriptPublicKey().Script)] = k.Priv
+	return k.Addr, nil
 }
 
 func (w *fakeWallet) SignInput(_ context.Context, tx *txbuild.Transaction, utxos []txbuild.UTXOEntry, i int) error {

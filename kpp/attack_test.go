@@ -30,9 +30,8 @@ import (
 // with txbuild.ErrProposalChanged and the like before the sender signs; the
 // sender's coins stay where they are.
 func TestAttackReceiverAltersProposal(t *testing.T) {
-	e := newEnv(t)
-	recvW, sendW := e.wallet("receiver"), e.wallet("sender")
-	e.fund(50*amount.SompiPerKAS, recvW, sendW)
+	e, ws := newFundedEnv(t, "receiver", "sender")
+	recvW, sendW := ws[0], ws[1]
 	snaps := []snapshot{e.snapshot("sender", sendW)}
 
 	for _, tc := range []struct {
@@ -94,15 +93,8 @@ func TestAttackReceiverAltersProposal(t *testing.T) {
 			sd, msg := r.proposal()
 			r.sendSignature(tc.tamper(t, r, sd, msg))
 			err := s.refused(t)
-			if !errors.Is(err, tc.want) {
-				t.Errorf("sender: %v, want %v", err, tc.want)
-			}
 			t.Logf("the sender told the attacker: %s", r.expectBroadcastError())
-			s.wallet.signedNothing(t, "sender")
-			if _, err := e.client.LookupUTXO(e.ctx, sd.UTXO.Address, sd.UTXO.Outpoint); err != nil {
-				t.Errorf("the sender's UTXO %s: %v", sd.UTXO.Outpoint, err)
-			}
-			e.noLoss(t, snaps)
+			e.refusedUnharmed(t, "sender", err, tc.want, s.wallet, sd.UTXO, snaps)
 		})
 	}
 }
@@ -112,9 +104,8 @@ func TestAttackReceiverAltersProposal(t *testing.T) {
 // txbuild.ErrNotPaidInFull and the like; the receiver signs nothing and
 // tells the sender why with a sealed broadcast_error.
 func TestAttackSenderRedirectsReceiverUTXO(t *testing.T) {
-	e := newEnv(t)
-	recvW, thiefW := e.wallet("receiver"), e.wallet("thief")
-	e.fund(50*amount.SompiPerKAS, recvW, thiefW)
+	e, ws := newFundedEnv(t, "receiver", "thief")
+	recvW, thiefW := ws[0], ws[1]
 	snaps := []snapshot{e.snapshot("receiver", recvW)}
 
 	for _, tc := range []struct {
@@ -165,17 +156,25 @@ func TestAttackSenderRedirectsReceiverUTXO(t *testing.T) {
 			s.propose(sd, tx, yours, senders)
 			reason := s.expectBroadcastError()
 			err := r.refused(t)
-			if !errors.Is(err, tc.want) {
-				t.Errorf("receiver: %v, want %v", err, tc.want)
-			}
 			t.Logf("the attacker got a sealed broadcast_error: %s", reason)
-			r.wallet.signedNothing(t, "receiver")
-			if _, err := e.client.LookupUTXO(e.ctx, s.offer.UTXO.Address, s.offer.UTXO.Outpoint); err != nil {
-				t.Errorf("the receiver's UTXO %s: %v", s.offer.UTXO.Outpoint, err)
-			}
-			e.noLoss(t, snaps)
+			e.refusedUnharmed(t, "receiver", err, tc.want, r.wallet, s.offer.UTXO, snaps)
 		})
 	}
+}
+
+// refusedUnharmed checks what an honest wallet (who) must show once it
+// refused an attacker: the error err is want, it signed nothing, its UTXO
+// u is still unspent on the node, and no coin of snaps moved.
+func (e *env) refusedUnharmed(t *testing.T, who string, err, want error, w *countingWallet, u txbuild.UTXO, snaps []snapshot) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Errorf("%s: %v, want %v", who, err, want)
+	}
+	w.signedNothing(t, who)
+	if _, err := e.client.LookupUTXO(e.ctx, u.Address, u.Outpoint); err != nil {
+		t.Errorf("the %s's UTXO %s: %v", who, u.Outpoint, err)
+	}
+	e.noLoss(t, snaps)
 }
 
 // TestAttackSenderLiesAboutBroadcast: a sender that claims a broadcast it
@@ -184,9 +183,8 @@ func TestAttackSenderRedirectsReceiverUTXO(t *testing.T) {
 // receiver did sign, so what it signed must pay it in full: broadcast later
 // by anyone, it credits the receiver exactly P (R + P for its UTXO R).
 func TestAttackSenderLiesAboutBroadcast(t *testing.T) {
-	e := newEnv(t)
-	recvW, liarW := e.wallet("receiver"), e.wallet("liar")
-	e.fund(50*amount.SompiPerKAS, recvW, liarW)
+	e, ws := newFundedEnv(t, "receiver", "liar")
+	recvW, liarW := ws[0], ws[1]
 	snaps := []snapshot{e.snapshot("receiver", recvW)}
 
 	// signedByReceiver runs the payjoin honestly up to the receiver's
@@ -269,9 +267,8 @@ func TestAttackSenderLiesAboutBroadcast(t *testing.T) {
 // kpp.ErrOfferMismatch or node.ErrUTXONotFound before the sender builds
 // anything: the attacker never sees the sender's UTXO.
 func TestAttackReceiverLiesAboutUTXO(t *testing.T) {
-	e := newEnv(t)
-	recvW, sendW := e.wallet("receiver"), e.wallet("sender")
-	e.fund(50*amount.SompiPerKAS, recvW, sendW)
+	e, ws := newFundedEnv(t, "receiver", "sender")
+	recvW, sendW := ws[0], ws[1]
 	snaps := []snapshot{e.snapshot("sender", sendW)}
 
 	for _, tc := range []struct {
@@ -314,9 +311,8 @@ func TestAttackReceiverLiesAboutUTXO(t *testing.T) {
 // (*kpp.RelayError "No matching receiver waiting"); a thief that pays
 // honestly pays the receiver exactly P.
 func TestAttackStolenURI(t *testing.T) {
-	e := newEnv(t)
-	recvW, sendW, thiefW := e.wallet("receiver"), e.wallet("sender"), e.wallet("thief")
-	e.fund(50*amount.SompiPerKAS, recvW, sendW, thiefW)
+	e, ws := newFundedEnv(t, "receiver", "sender", "thief")
+	recvW, sendW, thiefW := ws[0], ws[1], ws[2]
 
 	noReceiver := func(t *testing.T, uri string) {
 		t.Helper()
@@ -497,9 +493,8 @@ func commonBad() []badCase {
 // loss. An oversized frame (over the relay's 64 KiB) closes the attacker
 // with 1009; its peer sees the session end.
 func TestMalformedMessages(t *testing.T) {
-	e := newEnv(t)
-	recvW, sendW, evilW := e.wallet("receiver"), e.wallet("sender"), e.wallet("attacker")
-	e.fund(50*amount.SompiPerKAS, recvW, sendW, evilW)
+	e, ws := newFundedEnv(t, "receiver", "sender", "attacker")
+	recvW, sendW, evilW := ws[0], ws[1], ws[2]
 	snaps := []snapshot{e.snapshot("receiver", recvW), e.snapshot("sender", sendW)}
 	oversized := badCase{"oversized frame", func(a *attack) frame { return oversizedFrame() }, is(kpp.ErrRelay)}
 

@@ -4,13 +4,13 @@ import (
 	"context"
 	"net"
 	"net/http"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/kloakprotocol/kloak/address"
 	"github.com/kloakprotocol/kloak/amount"
 	"github.com/kloakprotocol/kloak/internal/devnet"
+	"github.com/kloakprotocol/kloak/internal/testkit"
 	"github.com/kloakprotocol/kloak/node"
 	"github.com/kloakprotocol/kloak/relay"
 	"github.com/kloakprotocol/kloak/wallet"
@@ -29,18 +29,11 @@ type env struct {
 	miner    address.Address
 }
 
-const testScryptLogN = 4
-
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	t.Cleanup(cancel)
-	e := &env{t: t, ctx: ctx, dev: devnet.Start(t, devnet.Options{})}
-	var err error
-	if e.client, err = node.Dial(ctx, e.dev.RPCAddress(), node.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.client.Close() })
+	e := &env{t: t}
+	e.ctx, e.dev = testkit.StartDevnet(t, 4*time.Minute, devnet.Options{})
+	e.client = testkit.Dial(t, e.ctx, e.dev.RPCAddress(), node.Options{})
 	e.nodeW = e.wallet("node")
 	srv, err := relay.New(relay.Config{FeeAddresses: relay.NewWalletFeeAddresses(e.nodeW, 16)})
 	if err != nil {
@@ -59,7 +52,7 @@ func newEnv(t *testing.T) *env {
 	e.relay = srv
 	e.relayURL = "ws://" + ln.Addr().String() + "/kpp"
 	m := e.wallet("miner")
-	addrs, err := m.Funds(e.client, wallet.FundsOptions{}).FreshAddresses(ctx, 1)
+	addrs, err := m.Funds(e.client, wallet.FundsOptions{}).FreshAddresses(e.ctx, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,17 +63,20 @@ func newEnv(t *testing.T) *env {
 // wallet creates a fresh devnet wallet file.
 func (e *env) wallet(name string) *wallet.Wallet {
 	e.t.Helper()
-	m, err := wallet.NewMnemonic(12)
-	if err != nil {
-		e.t.Fatal(err)
+	return testkit.NewWallet(e.t, name)
+}
+
+// newFundedEnv is newEnv with a wallet for each of names, in that order,
+// each funded with at least 50 KAS (fund).
+func newFundedEnv(t *testing.T, names ...string) (*env, []*wallet.Wallet) {
+	t.Helper()
+	e := newEnv(t)
+	ws := make([]*wallet.Wallet, len(names))
+	for i, name := range names {
+		ws[i] = e.wallet(name)
 	}
-	w, err := wallet.Create(filepath.Join(e.t.TempDir(), name+".kloak"), []byte("pw-"+name), m,
-		wallet.CreateOptions{Network: address.Devnet, Scrypt: wallet.ScryptParams{LogN: testScryptLogN, R: 8, P: 1}})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.t.Cleanup(func() { w.Close() })
-	return w
+	e.fund(50*amount.SompiPerKAS, ws...)
+	return e, ws
 }
 
 func (e *env) funds(w *wallet.Wallet) *wallet.Funds {
@@ -176,6 +172,24 @@ func equal(a, b []amount.Sompi) bool {
 		}
 	}
 	return true
+}
+
+// paidOnce mines 2 blocks and settles, then checks against the balances
+// before (receiver's, sender's) that the receiver gained exactly P
+// (testPayment) and the sender lost exactly debit: the payjoin was spent
+// once.
+func (e *env) paidOnce(t *testing.T, recvW, sendW *wallet.Wallet, before []amount.Sompi, debit amount.Sompi) {
+	t.Helper()
+	if err := e.dev.MineBlocks(e.ctx, e.miner.String(), 2); err != nil {
+		t.Fatal(err)
+	}
+	after := e.settle(recvW, sendW)
+	if got := after[0] - before[0]; got != testPayment {
+		t.Errorf("the receiver gained %d sompi, want P = %d", got, testPayment)
+	}
+	if got := before[1] - after[1]; got != debit {
+		t.Errorf("the sender lost %d sompi, want its debit %d", got, debit)
+	}
 }
 
 // nodeBalance is the balance of the relay's fee addresses.

@@ -4,17 +4,14 @@ package kpp_test
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/kloakprotocol/kloak/address"
 	"github.com/kloakprotocol/kloak/amount"
+	"github.com/kloakprotocol/kloak/internal/testkit"
 	"github.com/kloakprotocol/kloak/kpp"
 	"github.com/kloakprotocol/kloak/node"
 	"github.com/kloakprotocol/kloak/wallet"
@@ -30,9 +27,8 @@ import (
 // submission is refused, and once mined the receiver has gained exactly P
 // and the sender lost exactly its debit: one spend.
 func TestSenderNodeUnresponsiveAtBroadcast(t *testing.T) {
-	e := newEnv(t)
-	recvW, sendW := e.wallet("receiver"), e.wallet("sender")
-	e.fund(50*amount.SompiPerKAS, recvW, sendW)
+	e, ws := newFundedEnv(t, "receiver", "sender")
+	recvW, sendW := ws[0], ws[1]
 	before := e.settle(recvW, sendW)
 	recvSnap := e.snapshot("receiver", recvW)
 	e.noLeaks(t)
@@ -56,7 +52,7 @@ func TestSenderNodeUnresponsiveAtBroadcast(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	resume := freeze(t, e.dev.PID())
+	resume := testkit.Freeze(t, e.dev.PID())
 	began := time.Now()
 	_, ferr := p.Finalize(e.ctx, signed)
 	took := time.Since(began)
@@ -105,59 +101,6 @@ func TestSenderNodeUnresponsiveAtBroadcast(t *testing.T) {
 	if in, err := e.client.InMempool(e.ctx, signed.ID()); err != nil || !in || info.MempoolSize != 1 {
 		t.Fatalf("mempool: payjoin in it %v (%v), %d transaction(s)", in, err, info.MempoolSize)
 	}
-	if err := e.dev.MineBlocks(e.ctx, e.miner.String(), 2); err != nil {
-		t.Fatal(err)
-	}
-	after := e.settle(recvW, sendW)
-	if got := after[0] - before[0]; got != testPayment {
-		t.Errorf("the receiver gained %d sompi, want P = %d", got, testPayment)
-	}
-	if got, want := before[1]-after[1], testPayment+p.NodeFee()+p.NetworkFee(); got != want {
-		t.Errorf("the sender lost %d sompi, want P + F + fee = %d, once", got, want)
-	}
+	e.paidOnce(t, recvW, sendW, before, testPayment+p.NodeFee()+p.NetworkFee()) // P + F + fee, once
 	t.Logf("one spend: the receiver gained exactly P = %s", amount.Sompi(testPayment))
-}
-
-// freeze stops the process pid (SIGSTOP) and waits until the kernel shows
-// it stopped; the function it returns, also run when the test ends,
-// resumes it (SIGCONT). (node/outage_linux_test.go has its twin.)
-func freeze(t *testing.T, pid int) (resume func()) {
-	t.Helper()
-	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
-	waitState(t, pid, true)
-	done := false
-	resume = func() {
-		if done {
-			return
-		}
-		done = true
-		if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
-			t.Error(err)
-		}
-		waitState(t, pid, false)
-	}
-	t.Cleanup(resume) // before devnet's cleanup stops the node
-	return resume
-}
-
-// waitState waits until /proc shows pid stopped (state T) or not.
-func waitState(t *testing.T, pid int, stopped bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			t.Fatal(err)
-		}
-		fields := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
-		if len(fields) > 0 && (fields[0] == "T") == stopped {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("process %d: state %v, want stopped=%v", pid, fields[:1], stopped)
-		}
-		time.Sleep(time.Millisecond)
-	}
 }

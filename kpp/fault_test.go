@@ -12,6 +12,7 @@ import (
 
 	"github.com/kloakprotocol/kloak/address"
 	"github.com/kloakprotocol/kloak/amount"
+	"github.com/kloakprotocol/kloak/internal/testkit"
 	"github.com/kloakprotocol/kloak/kpp"
 	"github.com/kloakprotocol/kloak/node"
 	"github.com/kloakprotocol/kloak/relay"
@@ -65,14 +66,13 @@ func (r *recordingWallet) signatures() []*txbuild.Transaction {
 // or sends anything; the receiver sees the session end (kpp.ErrRelay);
 // neither signed anything, and no coin moved.
 func TestSenderNodeUnreachable(t *testing.T) {
-	e := newEnv(t)
-	recvW, sendW := e.wallet("receiver"), e.wallet("sender")
-	e.fund(50*amount.SompiPerKAS, recvW, sendW)
+	e, ws := newFundedEnv(t, "receiver", "sender")
+	recvW, sendW := ws[0], ws[1]
 	snaps := []snapshot{e.snapshot("receiver", recvW), e.snapshot("sender", sendW)}
 	e.noLeaks(t)
 
-	p := startProxy(t, e.dev.RPCAddress())
-	sc, err := node.Dial(e.ctx, p.addr, node.Options{CallTimeout: 2 * time.Second, DialTimeout: time.Second, MaxBackoff: time.Second,
+	p := testkit.StartProxy(t, e.dev.RPCAddress())
+	sc, err := node.Dial(e.ctx, p.Addr(), node.Options{CallTimeout: 2 * time.Second, DialTimeout: time.Second, MaxBackoff: time.Second,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -80,7 +80,7 @@ func TestSenderNodeUnreachable(t *testing.T) {
 	defer sc.Close()
 
 	r := e.honestReceiver(t, recvW, e.relayURL)
-	p.stop()
+	p.Stop()
 	sw := &recordingWallet{Funds: sendW.Funds(sc, wallet.FundsOptions{CoinbaseMaturity: e.dev.SpendMaturity()})}
 	began := time.Now()
 	_, serr := kpp.SenderPrepare(e.ctx, r.URI(), kpp.SenderConfig{Network: address.Devnet, Wallet: sw, Chain: sc, Timeouts: faultTimeouts})
@@ -96,7 +96,7 @@ func TestSenderNodeUnreachable(t *testing.T) {
 	if n := len(sw.signatures()); n != 0 {
 		t.Errorf("the sender signed %d time(s)", n)
 	}
-	p.start()
+	p.Start()
 	e.noLoss(t, snaps)
 }
 
@@ -157,18 +157,7 @@ func (r *restartableRelay) stop(wait time.Duration) {
 func (r *restartableRelay) restart() {
 	r.t.Helper()
 	r.stop(time.Second)
-	var ln net.Listener
-	var err error
-	for range 100 {
-		if ln, err = net.Listen("tcp", r.addr); err == nil {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err != nil {
-		r.t.Fatalf("relay: listen again on %s: %v", r.addr, err)
-	}
-	r.serve(ln)
+	r.serve(testkit.ListenAgain(r.t, r.addr, 2*time.Second))
 	r.t.Logf("relay restarted on %s", r.addr)
 }
 
@@ -200,9 +189,8 @@ func (h *hookChain) LookupUTXO(ctx context.Context, addr address.Address, op txb
 // to the sender's node) and the receiver, though it saw an error, is paid
 // exactly P, once. A payjoin through the new relay then completes.
 func TestRelayRestart(t *testing.T) {
-	e := newEnv(t)
-	recvW, sendW := e.wallet("receiver"), e.wallet("sender")
-	e.fund(50*amount.SompiPerKAS, recvW, sendW)
+	e, ws := newFundedEnv(t, "receiver", "sender")
+	recvW, sendW := ws[0], ws[1]
 	rr := e.restartableRelay(t, nil)
 
 	type session struct {
@@ -251,6 +239,19 @@ func TestRelayRestart(t *testing.T) {
 			t.Fatalf("the %s is stuck", who)
 		}
 	}
+	// runToEnd runs a session whose receiver and sender both end by
+	// themselves, and logs how.
+	runToEnd := func(t *testing.T, onLookup func(), recvHook func()) *session {
+		t.Helper()
+		s := start(t, onLookup, recvHook)
+		waitRelay(t, rr, 1)
+		send(t, s, nil)
+		wait(t, s.rdone, "receiver")
+		wait(t, s.sdone, "sender")
+		t.Logf("receiver: %v", s.rerr)
+		t.Logf("sender: %v", s.serr)
+		return s
+	}
 	relayEnded := func(err error) bool {
 		var re *kpp.RelayError
 		return errors.Is(err, kpp.ErrRelay) || errors.As(err, &re)
@@ -295,13 +296,7 @@ func TestRelayRestart(t *testing.T) {
 
 	t.Run("after the sender data", func(t *testing.T) {
 		snaps := []snapshot{e.snapshot("receiver", recvW), e.snapshot("sender", sendW)}
-		s := start(t, rr.restart, nil)
-		waitRelay(t, rr, 1)
-		send(t, s, nil)
-		wait(t, s.rdone, "receiver")
-		wait(t, s.sdone, "sender")
-		t.Logf("receiver: %v", s.rerr)
-		t.Logf("sender: %v", s.serr)
+		s := runToEnd(t, rr.restart, nil)
 		if !relayEnded(s.rerr) || !relayEnded(s.serr) {
 			t.Errorf("receiver: %v; sender: %v; want kpp.ErrRelay for both", s.rerr, s.serr)
 		}
@@ -310,13 +305,7 @@ func TestRelayRestart(t *testing.T) {
 
 	t.Run("after the receiver signed", func(t *testing.T) {
 		snaps := []snapshot{e.snapshot("receiver", recvW), e.snapshot("sender", sendW)}
-		s := start(t, nil, rr.restart)
-		waitRelay(t, rr, 1)
-		send(t, s, nil)
-		wait(t, s.rdone, "receiver")
-		wait(t, s.sdone, "sender")
-		t.Logf("receiver: %v", s.rerr)
-		t.Logf("sender: %v", s.serr)
+		s := runToEnd(t, nil, rr.restart)
 		var se *kpp.SignedError
 		if !errors.As(s.rerr, &se) || !relayEnded(s.rerr) {
 			t.Errorf("receiver: %v, want a *kpp.SignedError wrapping kpp.ErrRelay", s.rerr)
@@ -359,16 +348,7 @@ func TestRelayRestart(t *testing.T) {
 		if n := len(s.rw.signatures()); n != 1 {
 			t.Errorf("the receiver signed %d time(s)", n)
 		}
-		if err := e.dev.MineBlocks(e.ctx, e.miner.String(), 2); err != nil {
-			t.Fatal(err)
-		}
-		after := e.settle(recvW, sendW)
-		if got := after[0] - before[0]; got != testPayment {
-			t.Errorf("the receiver gained %d sompi, want P = %d", got, testPayment)
-		}
-		if got := before[1] - after[1]; got != res.Debit {
-			t.Errorf("the sender lost %d sompi, want its debit %d", got, res.Debit)
-		}
+		e.paidOnce(t, recvW, sendW, before, res.Debit)
 		t.Logf("the receiver saw an error and was paid exactly P = %s; the sender paid %s once", amount.Sompi(testPayment), res.Debit)
 	})
 
@@ -409,89 +389,4 @@ func waitRelay(t *testing.T, r *restartableRelay, n int) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-}
-
-// proxy forwards TCP connections on a fixed 127.0.0.1 port to a node, and
-// can be stopped (every connection cut, the port closed) and started again
-// on the same port. (node/outage_test.go has its twin.)
-type proxy struct {
-	t        *testing.T
-	addr     string
-	upstream string
-
-	mu    sync.Mutex
-	ln    net.Listener
-	conns map[net.Conn]bool
-	wg    sync.WaitGroup
-}
-
-func startProxy(t *testing.T, upstream string) *proxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proxy{t: t, addr: ln.Addr().String(), upstream: upstream, conns: map[net.Conn]bool{}}
-	p.serve(ln)
-	t.Cleanup(p.stop)
-	return p
-}
-
-func (p *proxy) start() {
-	p.t.Helper()
-	var ln net.Listener
-	var err error
-	for range 50 {
-		if ln, err = net.Listen("tcp", p.addr); err == nil {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err != nil {
-		p.t.Fatalf("proxy: listen again on %s: %v", p.addr, err)
-	}
-	p.serve(ln)
-}
-
-func (p *proxy) serve(ln net.Listener) {
-	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	p.wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			u, err := net.Dial("tcp", p.upstream)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns[c], p.conns[u] = true, true
-			p.mu.Unlock()
-			pipe := func(dst, src net.Conn) {
-				_, _ = io.Copy(dst, src)
-				dst.Close()
-				src.Close()
-			}
-			p.wg.Go(func() { pipe(u, c) })
-			p.wg.Go(func() { pipe(c, u) })
-		}
-	})
-}
-
-func (p *proxy) stop() {
-	p.mu.Lock()
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
-	for c := range p.conns {
-		c.Close()
-	}
-	clear(p.conns)
-	p.mu.Unlock()
-	p.wg.Wait()
 }

@@ -232,14 +232,13 @@ func signedTx(t *testing.T, r *honestReceiver, data []byte) *txbuild.Transaction
 // replays, reflects or rewrites frames gets a typed refusal from the honest
 // wallet it targets, and no coin of either wallet moves.
 func TestRelayMisbehaves(t *testing.T) {
-	e := newEnv(t)
-	recvW, sendW := e.wallet("receiver"), e.wallet("sender")
-	e.fund(50*amount.SompiPerKAS, recvW, sendW)
+	e, ws := newFundedEnv(t, "receiver", "sender")
+	recvW, sendW := ws[0], ws[1]
 	snaps := []snapshot{e.snapshot("receiver", recvW), e.snapshot("sender", sendW)}
 	nodeBefore := e.nodeBalance()
 
 	// run pays through a proxy with hook and returns both wallets' errors.
-	run := func(t *testing.T, hook func(t *testing.T, f mitmFrame) []mitmOut, timeouts ...kpp.Timeouts) (*mitm, *honestReceiver, error, *honestSender, error) {
+	run := func(t *testing.T, hook mitmHook, timeouts ...kpp.Timeouts) (*mitm, *honestReceiver, error, *honestSender, error) {
 		t.Helper()
 		e.noLeaks(t)
 		m := newMITM(t, e.relayURL, func(f mitmFrame) []mitmOut { return hook(t, f) })
@@ -262,69 +261,62 @@ func TestRelayMisbehaves(t *testing.T) {
 		}
 	}
 
-	t.Run("flip a bit of the offer", func(t *testing.T) {
-		_, r, rerr, _, serr := run(t, func(t *testing.T, f mitmFrame) []mitmOut {
-			if f.is(kpp.RoleSender, toWallet, 1) {
-				f.Data = flipBit(t, f.Data)
-			}
+	// Tampering the wallets catch before the receiver signs: each ends
+	// with its error, and neither signs.
+	for _, tc := range []struct {
+		name     string
+		hook     mitmHook
+		sender   expect
+		receiver expect
+	}{
+		{"flip a bit of the offer", at(kpp.RoleSender, toWallet, 1, flipped),
+			is(kpp.ErrEnvelope), otherLeft},
+		{"flip a bit of the sender data", at(kpp.RoleReceiver, toWallet, 0, flipped),
+			otherLeft, is(kpp.ErrEnvelope)},
+		{"replay the sender data in place of the transaction", replaySenderData(),
+			isPeerError, is(kpp.ErrUnexpectedMessage)},
+		{"reflect the transaction back to the sender", at(kpp.RoleSender, toRelay, 2, reflected),
+			is(kpp.ErrUnexpectedMessage), isPeerError},
+		{"duplicate the sender data", at(kpp.RoleSender, toRelay, 1, doubled),
+			isPeerError, is(kpp.ErrUnexpectedMessage)},
+		{"dust_address asks a fee_min of 1000 KAS", dustAddress(func(fa kpp.FeeAddress) []byte {
+			return kpp.NewFeeAddress(fa.Address, kpp.FeePolicy{Min: 1000 * amount.SompiPerKAS, Unit: kpp.DefaultFeePolicy.Unit}).Marshal()
+		}), is(kpp.ErrNodeFeeTooHigh), otherLeft},
+		{"dust_address with fee_unit 0", dustAddress(func(fa kpp.FeeAddress) []byte {
+			return kpp.NewFeeAddress(fa.Address, kpp.FeePolicy{Min: kpp.DefaultFeePolicy.Min}).Marshal()
+		}), is(kpp.ErrUnexpectedMessage), otherLeft},
+		{"dust_address with fee_min near the supply", dustAddress(func(fa kpp.FeeAddress) []byte {
+			return kpp.NewFeeAddress(fa.Address, kpp.FeePolicy{Min: amount.MaxSompi, Unit: kpp.DefaultFeePolicy.Unit}).Marshal()
+		}), is(kpp.ErrUnexpectedMessage), otherLeft},
+		{"dust_address with a negative fee_min", dustAddress(func(fa kpp.FeeAddress) []byte {
+			return []byte(`{"type":"dust_address","address":"` + fa.Address + `","fee_min":-1}`)
+		}), is(kpp.ErrUnexpectedMessage), otherLeft},
+		{"dust_address names a mainnet address", dustAddress(func(fa kpp.FeeAddress) []byte {
+			return kpp.NewFeeAddress("kaspa:qqudhfpwvk30t2a9szlu9p9p3n9ja7xrrjg0thlvpwl772gamgaj5ka7kveea", kpp.DefaultFeePolicy).Marshal()
+		}), is(address.ErrWrongNetwork), otherLeft},
+		{"dust_address that is not one", at(kpp.RoleSender, toWallet, 0, func(_ *testing.T, f mitmFrame) []mitmOut {
+			f.Data = []byte(`{"type":"dust_address"}`)
 			return pass(f)
-		})
-		if !errors.Is(serr, kpp.ErrEnvelope) {
-			t.Errorf("sender: %v, want kpp.ErrEnvelope", serr)
-		}
-		if !errors.Is(rerr, kpp.ErrRelay) {
-			t.Errorf("receiver: %v, want kpp.ErrRelay (the sender left)", rerr)
-		}
-		r.wallet.signedNothing(t, "receiver")
-		after(t)
-	})
-
-	t.Run("flip a bit of the sender data", func(t *testing.T) {
-		_, r, rerr, _, serr := run(t, func(t *testing.T, f mitmFrame) []mitmOut {
-			if f.is(kpp.RoleReceiver, toWallet, 0) {
-				f.Data = flipBit(t, f.Data)
+		}), is(kpp.ErrUnexpectedMessage), otherLeft},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, r, rerr, _, serr := run(t, tc.hook)
+			if !tc.sender.ok(serr) {
+				t.Errorf("sender: %v, want %s", serr, tc.sender.desc)
 			}
-			return pass(f)
-		})
-		if !errors.Is(rerr, kpp.ErrEnvelope) {
-			t.Errorf("receiver: %v, want kpp.ErrEnvelope", rerr)
-		}
-		if !errors.Is(serr, kpp.ErrRelay) {
-			t.Errorf("sender: %v, want kpp.ErrRelay (the receiver left)", serr)
-		}
-		r.wallet.signedNothing(t, "receiver")
-		after(t)
-	})
-
-	t.Run("replay the sender data in place of the transaction", func(t *testing.T) {
-		var first []byte
-		_, r, rerr, _, serr := run(t, func(t *testing.T, f mitmFrame) []mitmOut {
-			switch {
-			case f.is(kpp.RoleSender, toRelay, 1):
-				first = f.Data
-			case f.is(kpp.RoleSender, toRelay, 2):
-				f.Data = first
+			if !tc.receiver.ok(rerr) {
+				t.Errorf("receiver: %v, want %s", rerr, tc.receiver.desc)
 			}
-			return pass(f)
+			r.wallet.signedNothing(t, "receiver")
+			after(t)
 		})
-		if !errors.Is(rerr, kpp.ErrUnexpectedMessage) {
-			t.Errorf("receiver: %v, want kpp.ErrUnexpectedMessage", rerr)
-		}
-		var pe *kpp.PeerError
-		if !errors.As(serr, &pe) {
-			t.Errorf("sender: %v, want the receiver's broadcast_error (*kpp.PeerError)", serr)
-		}
-		r.wallet.signedNothing(t, "receiver")
-		after(t)
-	})
+	}
 
+	// Tampering after the receiver signed: what it signed pays it in
+	// full, and went nowhere.
 	t.Run("reflect receiver_signature back to the receiver", func(t *testing.T) {
-		m, r, rerr, _, serr := run(t, func(t *testing.T, f mitmFrame) []mitmOut {
-			if f.is(kpp.RoleReceiver, toRelay, 2) {
-				return reflect(f) // and the sender never gets it
-			}
-			return pass(f)
-		})
+		// Sent back to the receiver, the signature never reaches the sender.
+		m, r, rerr, _, serr := run(t, at(kpp.RoleReceiver, toRelay, 2, reflected))
 		var se *kpp.SignedError
 		if !errors.As(rerr, &se) || !errors.Is(rerr, kpp.ErrUnexpectedMessage) {
 			t.Fatalf("receiver: %v, want *kpp.SignedError wrapping kpp.ErrUnexpectedMessage", rerr)
@@ -332,60 +324,16 @@ func TestRelayMisbehaves(t *testing.T) {
 		if !errors.Is(serr, kpp.ErrRelay) {
 			t.Errorf("sender: %v, want kpp.ErrRelay (the receiver left)", serr)
 		}
-		// The receiver did sign: what it signed pays it in full, and it
-		// went nowhere.
-		offer := r.offerFrom(t, m.frame(t, kpp.RoleReceiver, toRelay, 1).Data)
-		paysInFull(t, signedTx(t, r, m.frame(t, kpp.RoleReceiver, toRelay, 2).Data), offer, testPayment, se.TransactionID)
+		offer := signedInFull(t, m, r, se)
 		if se.Contributed != offer.UTXO.Outpoint {
 			t.Errorf("SignedError names %s, the receiver contributed %s", se.Contributed, offer.UTXO.Outpoint)
 		}
 		after(t, se.TransactionID)
 	})
 
-	t.Run("reflect the transaction back to the sender", func(t *testing.T) {
-		_, r, rerr, _, serr := run(t, func(t *testing.T, f mitmFrame) []mitmOut {
-			if f.is(kpp.RoleSender, toRelay, 2) {
-				return reflect(f)
-			}
-			return pass(f)
-		})
-		if !errors.Is(serr, kpp.ErrUnexpectedMessage) {
-			t.Errorf("sender: %v, want kpp.ErrUnexpectedMessage", serr)
-		}
-		var pe *kpp.PeerError
-		if !errors.As(rerr, &pe) {
-			t.Errorf("receiver: %v, want the sender's broadcast_error (*kpp.PeerError)", rerr)
-		}
-		r.wallet.signedNothing(t, "receiver")
-		after(t)
-	})
-
-	t.Run("duplicate the sender data", func(t *testing.T) {
-		_, r, rerr, _, serr := run(t, func(t *testing.T, f mitmFrame) []mitmOut {
-			if f.is(kpp.RoleSender, toRelay, 1) {
-				return append(pass(f), pass(f)...)
-			}
-			return pass(f)
-		})
-		if !errors.Is(rerr, kpp.ErrUnexpectedMessage) {
-			t.Errorf("receiver: %v, want kpp.ErrUnexpectedMessage", rerr)
-		}
-		var pe *kpp.PeerError
-		if !errors.As(serr, &pe) {
-			t.Errorf("sender: %v, want the receiver's broadcast_error (*kpp.PeerError)", serr)
-		}
-		r.wallet.signedNothing(t, "receiver")
-		after(t)
-	})
-
 	t.Run("drop receiver_signature", func(t *testing.T) {
 		short := kpp.Timeouts{Pair: 10 * time.Second, Step: time.Second, Seen: time.Second}
-		m, r, rerr, _, serr := run(t, func(t *testing.T, f mitmFrame) []mitmOut {
-			if f.is(kpp.RoleReceiver, toRelay, 2) {
-				return nil
-			}
-			return pass(f)
-		}, short)
+		m, r, rerr, _, serr := run(t, at(kpp.RoleReceiver, toRelay, 2, dropped), short)
 		if !errors.Is(serr, kpp.ErrRelay) {
 			t.Errorf("sender: %v, want kpp.ErrRelay (no signature in time)", serr)
 		}
@@ -393,8 +341,7 @@ func TestRelayMisbehaves(t *testing.T) {
 		if !errors.As(rerr, &se) || !errors.Is(rerr, kpp.ErrRelay) {
 			t.Fatalf("receiver: %v, want *kpp.SignedError wrapping kpp.ErrRelay", rerr)
 		}
-		offer := r.offerFrom(t, m.frame(t, kpp.RoleReceiver, toRelay, 1).Data)
-		paysInFull(t, signedTx(t, r, m.frame(t, kpp.RoleReceiver, toRelay, 2).Data), offer, testPayment, se.TransactionID)
+		signedInFull(t, m, r, se)
 		after(t, se.TransactionID)
 	})
 
@@ -403,12 +350,8 @@ func TestRelayMisbehaves(t *testing.T) {
 		// where the broadcast result belongs and gives up. The sender got
 		// a valid signature; it aborts here, so nothing moves.
 		e.noLeaks(t)
-		m := newMITM(t, e.relayURL, func(f mitmFrame) []mitmOut {
-			if f.is(kpp.RoleSender, toRelay, 2) {
-				return append(pass(f), pass(f)...)
-			}
-			return pass(f)
-		})
+		hook := at(kpp.RoleSender, toRelay, 2, doubled)
+		m := newMITM(t, e.relayURL, func(f mitmFrame) []mitmOut { return hook(t, f) })
 		r := e.honestReceiver(t, recvW, m.url)
 		s := e.honestSender(t, sendW, r.URI(), kpp.SenderConfig{})
 		rerr := r.refused(t)
@@ -425,86 +368,73 @@ func TestRelayMisbehaves(t *testing.T) {
 		}
 		s.p.Abort(errors.New("test: abort"))
 		s.wallet.signedNothing(t, "sender")
-		offer := r.offerFrom(t, m.frame(t, kpp.RoleReceiver, toRelay, 1).Data)
-		paysInFull(t, signedTx(t, r, m.frame(t, kpp.RoleReceiver, toRelay, 2).Data), offer, testPayment, se.TransactionID)
+		signedInFull(t, m, r, se)
 		after(t, se.TransactionID)
 	})
+}
 
-	t.Run("dust_address asks a fee_min of 1000 KAS", func(t *testing.T) {
-		_, r, rerr, _, serr := run(t, func(t *testing.T, f mitmFrame) []mitmOut {
-			if f.is(kpp.RoleSender, toWallet, 0) {
-				var fa kpp.FeeAddress
-				if err := json.Unmarshal(f.Data, &fa); err != nil {
-					t.Errorf("mitm: dust_address: %v", err)
-				}
-				f.Data = kpp.NewFeeAddress(fa.Address, kpp.FeePolicy{Min: 1000 * amount.SompiPerKAS, Unit: kpp.DefaultFeePolicy.Unit}).Marshal()
-			}
-			return pass(f)
-		})
-		if !errors.Is(serr, kpp.ErrNodeFeeTooHigh) {
-			t.Errorf("sender: %v, want kpp.ErrNodeFeeTooHigh", serr)
-		}
-		if !errors.Is(rerr, kpp.ErrRelay) {
-			t.Errorf("receiver: %v, want kpp.ErrRelay (the sender left)", rerr)
-		}
-		r.wallet.signedNothing(t, "receiver")
-		after(t)
-	})
+// mitmHook decides what becomes of each frame through the proxy, as
+// mitm.hook does, with the test to report to.
+type mitmHook func(t *testing.T, f mitmFrame) []mitmOut
 
-	for _, tc := range []struct {
-		name string
-		msg  func(fa kpp.FeeAddress) []byte
-		want error
-	}{
-		{"dust_address with fee_unit 0", func(fa kpp.FeeAddress) []byte {
-			return kpp.NewFeeAddress(fa.Address, kpp.FeePolicy{Min: kpp.DefaultFeePolicy.Min}).Marshal()
-		}, kpp.ErrUnexpectedMessage},
-		{"dust_address with fee_min near the supply", func(fa kpp.FeeAddress) []byte {
-			return kpp.NewFeeAddress(fa.Address, kpp.FeePolicy{Min: amount.MaxSompi, Unit: kpp.DefaultFeePolicy.Unit}).Marshal()
-		}, kpp.ErrUnexpectedMessage},
-		{"dust_address with a negative fee_min", func(fa kpp.FeeAddress) []byte {
-			return []byte(`{"type":"dust_address","address":"` + fa.Address + `","fee_min":-1}`)
-		}, kpp.ErrUnexpectedMessage},
-		{"dust_address names a mainnet address", func(fa kpp.FeeAddress) []byte {
-			return kpp.NewFeeAddress("kaspa:qqudhfpwvk30t2a9szlu9p9p3n9ja7xrrjg0thlvpwl772gamgaj5ka7kveea", kpp.DefaultFeePolicy).Marshal()
-		}, address.ErrWrongNetwork},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			_, r, rerr, _, serr := run(t, func(t *testing.T, f mitmFrame) []mitmOut {
-				if f.is(kpp.RoleSender, toWallet, 0) {
-					var fa kpp.FeeAddress
-					if err := json.Unmarshal(f.Data, &fa); err != nil {
-						t.Errorf("mitm: dust_address: %v", err)
-					}
-					f.Data = tc.msg(fa)
-				}
-				return pass(f)
-			})
-			if !errors.Is(serr, tc.want) {
-				t.Errorf("sender: %v, want %v", serr, tc.want)
-			}
-			if !errors.Is(rerr, kpp.ErrRelay) {
-				t.Errorf("receiver: %v, want kpp.ErrRelay (the sender left)", rerr)
-			}
-			r.wallet.signedNothing(t, "receiver")
-			after(t)
-		})
+// at is the hook that applies change to frame n in direction dir of the
+// wallet of role, and passes every other frame on.
+func at(role string, dir mitmDir, n int, change mitmHook) mitmHook {
+	return func(t *testing.T, f mitmFrame) []mitmOut {
+		if f.is(role, dir, n) {
+			return change(t, f)
+		}
+		return pass(f)
 	}
+}
 
-	t.Run("dust_address that is not one", func(t *testing.T) {
-		_, r, rerr, _, serr := run(t, func(t *testing.T, f mitmFrame) []mitmOut {
-			if f.is(kpp.RoleSender, toWallet, 0) {
-				f.Data = []byte(`{"type":"dust_address"}`)
-			}
-			return pass(f)
-		})
-		if !errors.Is(serr, kpp.ErrUnexpectedMessage) {
-			t.Errorf("sender: %v, want kpp.ErrUnexpectedMessage", serr)
+// What at can do to a frame: flip a bit of it (flipBit), send it back to
+// where it came from, send it twice, or drop it.
+func flipped(t *testing.T, f mitmFrame) []mitmOut {
+	f.Data = flipBit(t, f.Data)
+	return pass(f)
+}
+func reflected(_ *testing.T, f mitmFrame) []mitmOut { return reflect(f) }
+func doubled(_ *testing.T, f mitmFrame) []mitmOut   { return append(pass(f), pass(f)...) }
+func dropped(*testing.T, mitmFrame) []mitmOut       { return nil }
+
+// replaySenderData is the hook that sends the sender's first sealed frame
+// (the sender data) again in place of its second (the transaction).
+func replaySenderData() mitmHook {
+	var first []byte
+	return func(t *testing.T, f mitmFrame) []mitmOut {
+		switch {
+		case f.is(kpp.RoleSender, toRelay, 1):
+			first = f.Data
+		case f.is(kpp.RoleSender, toRelay, 2):
+			f.Data = first
 		}
-		if !errors.Is(rerr, kpp.ErrRelay) {
-			t.Errorf("receiver: %v, want kpp.ErrRelay (the sender left)", rerr)
+		return pass(f)
+	}
+}
+
+// dustAddress is the hook that replaces the relay's dust_address message
+// to the sender with rewrite of it.
+func dustAddress(rewrite func(fa kpp.FeeAddress) []byte) mitmHook {
+	return at(kpp.RoleSender, toWallet, 0, func(t *testing.T, f mitmFrame) []mitmOut {
+		var fa kpp.FeeAddress
+		if err := json.Unmarshal(f.Data, &fa); err != nil {
+			t.Errorf("mitm: dust_address: %v", err)
 		}
-		r.wallet.signedNothing(t, "receiver")
-		after(t)
+		f.Data = rewrite(fa)
+		return pass(f)
 	})
+}
+
+// otherLeft: the other wallet gave up, and the relay ended the session.
+var otherLeft = expect{"kpp.ErrRelay (the other wallet left)", func(err error) bool { return errors.Is(err, kpp.ErrRelay) }}
+
+// signedInFull checks that the transaction the receiver signed, as the
+// proxy saw it go by, pays it in full for the offer it made, and returns
+// the offer.
+func signedInFull(t *testing.T, m *mitm, r *honestReceiver, se *kpp.SignedError) kpp.ReceiverOffer {
+	t.Helper()
+	offer := r.offerFrom(t, m.frame(t, kpp.RoleReceiver, toRelay, 1).Data)
+	paysInFull(t, signedTx(t, r, m.frame(t, kpp.RoleReceiver, toRelay, 2).Data), offer, testPayment, se.TransactionID)
+	return offer
 }

@@ -53,16 +53,7 @@ func TestOnPathRedirectsNodeFee(t *testing.T) {
 	if _, err := r.outcome(t); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.dev.MineBlocks(e.ctx, e.miner.String(), 2); err != nil {
-		t.Fatal(err)
-	}
-	after := e.settle(recvW, sendW)
-	if got := after[0] - before[0]; got != testPayment {
-		t.Errorf("the receiver gained %d sompi, want P = %d", got, testPayment)
-	}
-	if got := before[1] - after[1]; got != sres.Debit {
-		t.Errorf("the sender lost %d sompi, want its debit %d", got, sres.Debit)
-	}
+	e.paidOnce(t, recvW, sendW, before, sres.Debit)
 	if got, want := e.total(evilW), s.p.NodeFee(); got != want {
 		t.Errorf("the attacker got %d sompi, want F = %d", got, want)
 	}

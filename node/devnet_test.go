@@ -1,75 +1,52 @@
 package node_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"slices"
 	"testing"
 	"time"
 
-	secp256k1 "github.com/kaspanet/go-secp256k1"
-
 	"github.com/kloakprotocol/kloak/address"
 	"github.com/kloakprotocol/kloak/amount"
 	"github.com/kloakprotocol/kloak/internal/devnet"
+	"github.com/kloakprotocol/kloak/internal/testkit"
 	"github.com/kloakprotocol/kloak/node"
 	"github.com/kloakprotocol/kloak/txbuild"
 )
 
-type key struct {
-	priv []byte
-	addr address.Address
-}
-
-func devKey(t *testing.T, seed byte) key {
-	t.Helper()
-	priv := bytes.Repeat([]byte{seed}, 32)
-	kp, err := secp256k1.DeserializeSchnorrPrivateKeyFromSlice(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, _ := kp.SchnorrPublicKey()
-	ser, _ := pub.Serialize()
-	a, err := address.New(address.Devnet, address.PubKey, ser[:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return key{priv, a}
-}
-
 // spendable returns a UTXO of k that the node lets it spend now.
-func spendable(t *testing.T, ctx context.Context, c *node.Client, k key, maturity uint64) node.UTXO {
+func spendable(t *testing.T, ctx context.Context, c *node.Client, k testkit.Key, maturity uint64) node.UTXO {
 	t.Helper()
 	info, err := c.DAGInfo(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	utxos, err := c.UTXOsByAddresses(ctx, []address.Address{k.addr})
+	utxos, err := c.UTXOsByAddresses(ctx, []address.Address{k.Addr})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, u := range utxos {
-		if !u.Address.Equal(k.addr) {
-			t.Fatalf("UTXO of %s returned for %s", u.Address, k.addr)
+		if !u.Address.Equal(k.Addr) {
+			t.Fatalf("UTXO of %s returned for %s", u.Address, k.Addr)
 		}
 		if !u.Entry.IsCoinbase || u.Entry.BlockDAAScore+maturity <= info.VirtualDAAScore {
 			return u
 		}
 	}
-	t.Fatalf("%s has no spendable UTXO among %d", k.addr, len(utxos))
+	t.Fatalf("%s has no spendable UTXO among %d", k.Addr, len(utxos))
 	return node.UTXO{}
 }
 
 // pay builds and signs a 1-input, 2-output payment of amt from u to "to",
 // change back to from, paying the fee devnet's policy requires at rate.
-func pay(t *testing.T, from key, u node.UTXO, to address.Address, amt amount.Sompi, rate txbuild.FeeRate) (*txbuild.Transaction, amount.Sompi) {
+func pay(t *testing.T, from testkit.Key, u node.UTXO, to address.Address, amt amount.Sompi, rate txbuild.FeeRate) (*txbuild.Transaction, amount.Sompi) {
 	t.Helper()
 	tx := &txbuild.Transaction{
 		Inputs: []txbuild.Input{{PreviousOutpoint: u.Outpoint, SigOpCount: 1, SignatureScript: make([]byte, 66)}},
 		Outputs: []txbuild.Output{
 			{Amount: amt, ScriptPublicKey: to.ScriptPublicKey()},
-			{Amount: u.Entry.Amount - amt, ScriptPublicKey: from.addr.ScriptPublicKey()},
+			{Amount: u.Entry.Amount - amt, ScriptPublicKey: from.Addr.ScriptPublicKey()},
 		},
 	}
 	utxos := []txbuild.UTXOEntry{u.Entry}
@@ -84,7 +61,7 @@ func pay(t *testing.T, from key, u node.UTXO, to address.Address, amt amount.Som
 		tx.Outputs[1].Amount = u.Entry.Amount - amt - fee
 	}
 	tx.Inputs[0].SignatureScript = nil
-	if err := txbuild.SignInput(tx, utxos, 0, txbuild.SigHashAll, from.priv); err != nil {
+	if err := txbuild.SignInput(tx, utxos, 0, txbuild.SigHashAll, from.Priv); err != nil {
 		t.Fatal(err)
 	}
 	if p := policy.Check(tx, utxos, rate); len(p) != 0 {
@@ -98,14 +75,8 @@ func pay(t *testing.T, from key, u node.UTXO, to address.Address, amt amount.Som
 // mempool and then accepted in a block, and checks both balances to the
 // sompi. A wrongly signed transaction comes back as a *RejectedError.
 func TestFirstRealTransaction(t *testing.T) {
-	n := devnet.Start(t, devnet.Options{})
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	c, err := node.Dial(ctx, n.RPCAddress(), node.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	ctx, n := testkit.StartDevnet(t, 3*time.Minute, devnet.Options{})
+	c := testkit.Dial(t, ctx, n.RPCAddress(), node.Options{})
 
 	info, err := c.ServerInfo(ctx)
 	if err != nil {
@@ -115,8 +86,8 @@ func TestFirstRealTransaction(t *testing.T) {
 		t.Fatalf("server info %+v", info)
 	}
 
-	sender, recipient, miner := devKey(t, 1), devKey(t, 2), devKey(t, 3)
-	if _, err := n.MineUntilSpendable(ctx, sender.addr.String(), 10*amount.SompiPerKAS); err != nil {
+	sender, recipient, miner := testkit.NewKey(t, address.Devnet, 1), testkit.NewKey(t, address.Devnet, 2), testkit.NewKey(t, address.Devnet, 3)
+	if _, err := n.MineUntilSpendable(ctx, sender.Addr.String(), 10*amount.SompiPerKAS); err != nil {
 		t.Fatal(err)
 	}
 	// A block's coinbase pays the miners of the blocks it merges, so the
@@ -131,7 +102,7 @@ func TestFirstRealTransaction(t *testing.T) {
 	t.Logf("fee estimate %+v", fees)
 
 	const amt = 3*amount.SompiPerKAS + 12_345
-	tx, fee := pay(t, sender, u, recipient.addr, amt, fees.Normal)
+	tx, fee := pay(t, sender, u, recipient.Addr, amt, fees.Normal)
 
 	// A signature made for other outputs is refused by the node.
 	forged := tx.Clone()
@@ -158,7 +129,7 @@ func TestFirstRealTransaction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := n.MineBlocks(ctx, miner.addr.String(), 3); err != nil {
+	if err := n.MineBlocks(ctx, miner.Addr.String(), 3); err != nil {
 		t.Fatal(err)
 	}
 	chain, err := c.VirtualChainFromBlock(ctx, start.PruningPoint, true)
@@ -178,7 +149,7 @@ func TestFirstRealTransaction(t *testing.T) {
 		t.Fatalf("still in mempool after acceptance: %v, %v", ok, err)
 	}
 
-	got, err := c.Balances(ctx, []address.Address{recipient.addr, sender.addr})
+	got, err := c.Balances(ctx, []address.Address{recipient.Addr, sender.Addr})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +159,7 @@ func TestFirstRealTransaction(t *testing.T) {
 	if want := before - amt - fee; got[1] != want {
 		t.Errorf("sender balance %d, want %d (before %d − amount %d − fee %d)", got[1], want, before, amt, fee)
 	}
-	ru, err := c.UTXOsByAddresses(ctx, []address.Address{recipient.addr})
+	ru, err := c.UTXOsByAddresses(ctx, []address.Address{recipient.Addr})
 	if err != nil || len(ru) != 1 || ru[0].Outpoint != (txbuild.Outpoint{TransactionID: id, Index: 0}) || ru[0].Entry.Amount != amt {
 		t.Fatalf("recipient UTXOs %+v, %v", ru, err)
 	}
@@ -203,14 +174,14 @@ func TestFirstRealTransaction(t *testing.T) {
 	t.Logf("paid %s with fee %d sompi; accepted by chain block %s", amount.Sompi(amt), fee, acceptedIn)
 }
 
-func settledBalance(t *testing.T, ctx context.Context, c *node.Client, n *devnet.Node, k, miner key) amount.Sompi {
+func settledBalance(t *testing.T, ctx context.Context, c *node.Client, n *devnet.Node, k, miner testkit.Key) amount.Sompi {
 	t.Helper()
 	last := amount.Sompi(0)
 	for i := range 20 {
-		if err := n.MineBlocks(ctx, miner.addr.String(), 1); err != nil {
+		if err := n.MineBlocks(ctx, miner.Addr.String(), 1); err != nil {
 			t.Fatal(err)
 		}
-		b, err := c.Balance(ctx, k.addr)
+		b, err := c.Balance(ctx, k.Addr)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -219,7 +190,7 @@ func settledBalance(t *testing.T, ctx context.Context, c *node.Client, n *devnet
 		}
 		last = b
 	}
-	t.Fatalf("balance of %s still changing after 20 blocks", k.addr)
+	t.Fatalf("balance of %s still changing after 20 blocks", k.Addr)
 	return 0
 }
 

@@ -1,15 +1,16 @@
 package node_test
 
 import (
-	"context"
 	"crypto/rand"
 	"errors"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/kloakprotocol/kloak/address"
 	"github.com/kloakprotocol/kloak/amount"
 	"github.com/kloakprotocol/kloak/internal/devnet"
+	"github.com/kloakprotocol/kloak/internal/testkit"
 	"github.com/kloakprotocol/kloak/node"
 	"github.com/kloakprotocol/kloak/txbuild"
 )
@@ -20,26 +21,20 @@ import (
 // is seen while in the mempool and after a block accepted it, and a random
 // id is never seen.
 func TestLookups(t *testing.T) {
-	n := devnet.Start(t, devnet.Options{})
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	c, err := node.Dial(ctx, n.RPCAddress(), node.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	ctx, n := testkit.StartDevnet(t, 3*time.Minute, devnet.Options{})
+	c := testkit.Dial(t, ctx, n.RPCAddress(), node.Options{})
 
-	sender, recipient, miner := devKey(t, 4), devKey(t, 5), devKey(t, 6)
-	if _, err := n.MineUntilSpendable(ctx, sender.addr.String(), 10*amount.SompiPerKAS); err != nil {
+	sender, recipient, miner := testkit.NewKey(t, address.Devnet, 4), testkit.NewKey(t, address.Devnet, 5), testkit.NewKey(t, address.Devnet, 6)
+	if _, err := n.MineUntilSpendable(ctx, sender.Addr.String(), 10*amount.SompiPerKAS); err != nil {
 		t.Fatal(err)
 	}
 	u := spendable(t, ctx, c, sender, n.SpendMaturity())
 
-	got, err := c.LookupUTXO(ctx, sender.addr, u.Outpoint)
+	got, err := c.LookupUTXO(ctx, sender.Addr, u.Outpoint)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Amount != u.Entry.Amount || !got.ScriptPublicKey.Equal(sender.addr.ScriptPublicKey()) ||
+	if got.Amount != u.Entry.Amount || !got.ScriptPublicKey.Equal(sender.Addr.ScriptPublicKey()) ||
 		got.BlockDAAScore != u.Entry.BlockDAAScore || !got.IsCoinbase {
 		t.Errorf("LookupUTXO = %+v, want %+v", got, u.Entry)
 	}
@@ -51,15 +46,15 @@ func TestLookups(t *testing.T) {
 		run  func() error
 	}{
 		{"made-up outpoint", func() error {
-			_, err := c.LookupUTXO(ctx, sender.addr, txbuild.Outpoint{TransactionID: random, Index: 0})
+			_, err := c.LookupUTXO(ctx, sender.Addr, txbuild.Outpoint{TransactionID: random, Index: 0})
 			return err
 		}},
 		{"existing outpoint, other index", func() error {
-			_, err := c.LookupUTXO(ctx, sender.addr, txbuild.Outpoint{TransactionID: u.Outpoint.TransactionID, Index: u.Outpoint.Index + 7})
+			_, err := c.LookupUTXO(ctx, sender.Addr, txbuild.Outpoint{TransactionID: u.Outpoint.TransactionID, Index: u.Outpoint.Index + 7})
 			return err
 		}},
 		{"existing outpoint, wrong address", func() error {
-			_, err := c.LookupUTXO(ctx, recipient.addr, u.Outpoint)
+			_, err := c.LookupUTXO(ctx, recipient.Addr, u.Outpoint)
 			return err
 		}},
 	} {
@@ -89,45 +84,45 @@ func TestLookups(t *testing.T) {
 	}
 
 	const amt = 2 * amount.SompiPerKAS
-	tx, _ := pay(t, sender, u, recipient.addr, amt, rate)
+	tx, _ := pay(t, sender, u, recipient.Addr, amt, rate)
 	id, err := c.SubmitTransaction(ctx, tx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if seen, err := c.TransactionSeen(ctx, id, recipient.addr); err != nil || !seen {
+	if seen, err := c.TransactionSeen(ctx, id, recipient.Addr); err != nil || !seen {
 		t.Fatalf("in the mempool: TransactionSeen = %v, %v", seen, err)
 	}
 	// Mempool outputs are not in the UTXO index.
-	if _, err := c.LookupUTXO(ctx, recipient.addr, txbuild.Outpoint{TransactionID: id}); !errors.Is(err, node.ErrUTXONotFound) {
+	if _, err := c.LookupUTXO(ctx, recipient.Addr, txbuild.Outpoint{TransactionID: id}); !errors.Is(err, node.ErrUTXONotFound) {
 		t.Errorf("output of a mempool transaction: %v", err)
 	}
 
-	if err := n.MineBlocks(ctx, miner.addr.String(), 3); err != nil {
+	if err := n.MineBlocks(ctx, miner.Addr.String(), 3); err != nil {
 		t.Fatal(err)
 	}
 	if in, err := c.InMempool(ctx, id); err != nil || in {
 		t.Fatalf("still in the mempool after mining: %v, %v", in, err)
 	}
-	if seen, err := c.TransactionSeen(ctx, id, recipient.addr); err != nil || !seen {
+	if seen, err := c.TransactionSeen(ctx, id, recipient.Addr); err != nil || !seen {
 		t.Errorf("in a block: TransactionSeen = %v, %v", seen, err)
 	}
-	if seen, err := c.TransactionSeen(ctx, random, recipient.addr); err != nil || seen {
+	if seen, err := c.TransactionSeen(ctx, random, recipient.Addr); err != nil || seen {
 		t.Errorf("random id: TransactionSeen = %v, %v", seen, err)
 	}
 	// A transaction that pays the address nothing is not seen through it.
-	if seen, err := c.TransactionSeen(ctx, id, miner.addr); err != nil || seen {
+	if seen, err := c.TransactionSeen(ctx, id, miner.Addr); err != nil || seen {
 		t.Errorf("through an address it does not pay: TransactionSeen = %v, %v", seen, err)
 	}
 
-	paid, err := c.LookupUTXO(ctx, recipient.addr, txbuild.Outpoint{TransactionID: id, Index: 0})
+	paid, err := c.LookupUTXO(ctx, recipient.Addr, txbuild.Outpoint{TransactionID: id, Index: 0})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if paid.Amount != amt || paid.IsCoinbase || !paid.ScriptPublicKey.Equal(recipient.addr.ScriptPublicKey()) {
+	if paid.Amount != amt || paid.IsCoinbase || !paid.ScriptPublicKey.Equal(recipient.Addr.ScriptPublicKey()) {
 		t.Errorf("payment output %+v", paid)
 	}
-	_, err = c.LookupUTXO(ctx, sender.addr, u.Outpoint)
-	if !errors.Is(err, node.ErrUTXONotFound) || !strings.Contains(err.Error(), u.Outpoint.String()) || !strings.Contains(err.Error(), sender.addr.String()) {
+	_, err = c.LookupUTXO(ctx, sender.Addr, u.Outpoint)
+	if !errors.Is(err, node.ErrUTXONotFound) || !strings.Contains(err.Error(), u.Outpoint.String()) || !strings.Contains(err.Error(), sender.Addr.String()) {
 		t.Errorf("spent outpoint: %v", err)
 	}
 	if later, err := c.VirtualDAAScore(ctx); err != nil || later <= daa {

@@ -6,13 +6,13 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/kloakprotocol/kloak/internal/devnet"
+	"github.com/kloakprotocol/kloak/internal/testkit"
 	"github.com/kloakprotocol/kloak/node"
 )
 
@@ -22,11 +22,11 @@ import (
 // early as a failure), so the outages are made two other ways:
 //
 //   - unresponsive (outage_linux_test.go): kaspad is stopped with SIGSTOP
-//     and resumed with SIGCONT. Its sockets stay open and the kernel still
+//     and resumed with SIGCONT (testkit.Freeze). Its sockets stay open and the kernel still
 //     accepts connections, but nothing answers: what a hung or overloaded
 //     node looks like.
 //   - unreachable: the Client talks to kaspad through a TCP proxy on
-//     127.0.0.1, which is stopped (its connections cut, connection
+//     127.0.0.1 (testkit.Proxy), which is stopped (its connections cut, connection
 //     refused) and started again on the same port: what a node restart or
 //     a network cut looks like to the Client.
 
@@ -77,24 +77,18 @@ func unavailableWithin(t *testing.T, ctx context.Context, c *node.Client, limit 
 // ErrUnavailable within the bounds, and the Client reconnects by itself
 // and logs it.
 func TestNodeUnreachable(t *testing.T) {
-	n := devnet.Start(t, devnet.Options{})
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	p := startProxy(t, n.RPCAddress())
+	ctx, n := testkit.StartDevnet(t, 2*time.Minute, devnet.Options{})
+	p := testkit.StartProxy(t, n.RPCAddress())
 	var logs syncBuffer
 	opts := outageOptions(&logs)
-	c, err := node.Dial(ctx, p.addr, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := testkit.Dial(t, ctx, p.Addr(), opts)
 
-	p.stop()
+	p.Stop()
 	limit := opts.CallTimeout + opts.MaxBackoff + time.Second
 	for range 3 {
 		unavailableWithin(t, ctx, c, limit)
 	}
-	p.start()
+	p.Start()
 	if _, err := c.DAGInfo(ctx); err != nil {
 		t.Fatalf("after the node came back: %v", err)
 	}
@@ -104,91 +98,4 @@ func TestNodeUnreachable(t *testing.T) {
 		}
 	}
 	t.Logf("client log:\n%s", logs.String())
-}
-
-// proxy forwards TCP connections on a fixed 127.0.0.1 port to a node, and
-// can be stopped (every connection cut, the port closed) and started again
-// on the same port.
-type proxy struct {
-	t        *testing.T
-	addr     string
-	upstream string
-
-	mu    sync.Mutex
-	ln    net.Listener
-	conns map[net.Conn]bool
-	wg    sync.WaitGroup
-}
-
-func startProxy(t *testing.T, upstream string) *proxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proxy{t: t, addr: ln.Addr().String(), upstream: upstream, conns: map[net.Conn]bool{}}
-	p.serve(ln)
-	t.Cleanup(p.stop)
-	return p
-}
-
-// start listens again on the proxy's port.
-func (p *proxy) start() {
-	p.t.Helper()
-	var ln net.Listener
-	var err error
-	for range 50 { // the port was ours a moment ago
-		if ln, err = net.Listen("tcp", p.addr); err == nil {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err != nil {
-		p.t.Fatalf("proxy: listen again on %s: %v", p.addr, err)
-	}
-	p.serve(ln)
-}
-
-func (p *proxy) serve(ln net.Listener) {
-	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	p.wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			u, err := net.Dial("tcp", p.upstream)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns[c], p.conns[u] = true, true
-			p.mu.Unlock()
-			pipe := func(dst, src net.Conn) {
-				_, _ = io.Copy(dst, src)
-				dst.Close()
-				src.Close()
-			}
-			p.wg.Go(func() { pipe(u, c) })
-			p.wg.Go(func() { pipe(c, u) })
-		}
-	})
-}
-
-// stop closes the port and cuts every connection.
-func (p *proxy) stop() {
-	p.mu.Lock()
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
-	for c := range p.conns {
-		c.Close()
-	}
-	clear(p.conns)
-	p.mu.Unlock()
-	p.wg.Wait()
 }

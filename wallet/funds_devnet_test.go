@@ -2,59 +2,24 @@ package wallet_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/kloakprotocol/kloak/address"
 	"github.com/kloakprotocol/kloak/amount"
 	"github.com/kloakprotocol/kloak/internal/devnet"
+	"github.com/kloakprotocol/kloak/internal/testkit"
 	"github.com/kloakprotocol/kloak/node"
 	"github.com/kloakprotocol/kloak/txbuild"
 	"github.com/kloakprotocol/kloak/wallet"
 )
 
-// newDevnetWallet creates a devnet wallet file with a fresh mnemonic.
-func newDevnetWallet(t *testing.T, name string) *wallet.Wallet {
-	t.Helper()
-	m, err := wallet.NewMnemonic(24)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := wallet.Create(filepath.Join(t.TempDir(), name), []byte("pw"), m,
-		wallet.CreateOptions{Network: address.Devnet, Scrypt: wallet.ScryptParams{LogN: 4, R: 8, P: 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { w.Close() })
-	return w
-}
-
 // TestSendOnDevnet funds a wallet by mining to its first receive address
 // on a real kaspad, pays a second wallet with Send, submits the payment and
 // mines it, and checks both wallets' balances to the sompi.
 func TestSendOnDevnet(t *testing.T) {
-	n := devnet.Start(t, devnet.Options{})
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	c, err := node.Dial(ctx, n.RPCAddress(), node.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-
-	sender, receiver := newDevnetWallet(t, "sender.kloak"), newDevnetWallet(t, "receiver.kloak")
-	opts := wallet.FundsOptions{CoinbaseMaturity: n.SpendMaturity()}
-	from, to := sender.Funds(c, opts), receiver.Funds(c, opts)
-	minerAddr := otherAddress(t, address.Devnet, 0).String()
-
-	first, err := from.FreshAddresses(ctx, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := n.MineUntilSpendable(ctx, first[0].String(), 10*amount.SompiPerKAS); err != nil {
-		t.Fatal(err)
-	}
+	d := newDevnetPair(t, 10*amount.SompiPerKAS)
+	ctx, n, c, from, to, first, minerAddr := d.ctx, d.n, d.c, d.from, d.to, d.first, d.miner
 	// A block's coinbase pays the miners of the blocks it merges, so the
 	// sender keeps earning until blocks mined to someone else have merged
 	// all of its blocks; and its coinbase outputs mature one by one. Mine
@@ -68,7 +33,7 @@ func TestSendOnDevnet(t *testing.T) {
 		if err := n.MineBlocks(ctx, minerAddr, 1); err != nil {
 			t.Fatal(err)
 		}
-		all, err := c.Balance(ctx, first[0])
+		all, err := c.Balance(ctx, first)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -141,4 +106,36 @@ func mustBalance(t *testing.T, ctx context.Context, f *wallet.Funds) amount.Somp
 		t.Fatal(err)
 	}
 	return b
+}
+
+// devnetPair is a real kaspad with a sender wallet that mining to its first
+// receive address has funded, and a receiver wallet.
+type devnetPair struct {
+	ctx      context.Context
+	n        *devnet.Node
+	c        *node.Client
+	from, to *wallet.Funds
+	first    address.Address // the sender's first receive address, mined to
+	miner    string          // an address of no wallet's, to mine other blocks to
+}
+
+// newDevnetPair starts the node and mines to the sender until it can spend
+// at least spendable.
+func newDevnetPair(t *testing.T, spendable amount.Sompi) devnetPair {
+	t.Helper()
+	ctx, n := testkit.StartDevnet(t, 3*time.Minute, devnet.Options{})
+	c := testkit.Dial(t, ctx, n.RPCAddress(), node.Options{})
+	sender, receiver := testkit.NewWallet(t, "sender"), testkit.NewWallet(t, "receiver")
+	opts := wallet.FundsOptions{CoinbaseMaturity: n.SpendMaturity()}
+	d := devnetPair{ctx: ctx, n: n, c: c, from: sender.Funds(c, opts), to: receiver.Funds(c, opts),
+		miner: otherAddress(t, address.Devnet, 0).String()}
+	first, err := d.from.FreshAddresses(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.first = first[0]
+	if _, err := n.MineUntilSpendable(ctx, d.first.String(), uint64(spendable)); err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
