@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/kloakprotocol/kloak/kpp"
 	"github.com/kloakprotocol/kloak/node"
 	"github.com/kloakprotocol/kloak/txbuild"
+	"github.com/kloakprotocol/kloak/wallet"
 )
 
 func newTestPulser(t *testing.T, e *env, url string, w PulseWallet, logs *logRecorder) *Pulser {
@@ -368,4 +370,47 @@ func (e *env) mineForged(k testkit.Key, url string) txbuild.Hash {
 	blk.Header = h.ToImmutable()
 	e.submitBlock(blk)
 	return toHash(consensushashing.BlockHash(blk))
+}
+
+// TestPulserNeverSpendsReceived: a node wallet whose only coin came to a
+// receive address (as a relay fee output does) does not pulse, and says
+// why; once the operator sends a coin to a change address it pulses with
+// that, and the received coin stays unspent.
+func TestPulserNeverSpendsReceived(t *testing.T) {
+	e := newEnv(t, devnet.Options{}, 2)
+	w := testkit.NewWallet(t, "node")
+	funds := w.Funds(e.client, wallet.FundsOptions{CoinbaseMaturity: e.dev.SpendMaturity()})
+	recv, err := funds.FreshAddresses(e.ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.pay(recv[0])
+	e.mine(1)
+	received, err := funds.UTXOs(e.ctx)
+	if err != nil || len(received) != 1 {
+		t.Fatalf("node wallet UTXOs: %v, %v; want the one received", received, err)
+	}
+
+	p := newTestPulser(t, e, "wss://relay.example.com/kpp", funds, &logRecorder{})
+	if _, err := p.PulseNow(e.ctx); !errors.Is(err, wallet.ErrNoFunds) || !strings.Contains(err.Error(), "on its change chain") {
+		t.Fatalf("PulseNow with only a received coin: %v", err)
+	}
+
+	change, err := funds.ChangeAddress(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.pay(change)
+	e.mine(1)
+	id, err := p.PulseNow(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.mine(2)
+	if in, err := e.client.InMempool(e.ctx, id); err != nil || in {
+		t.Fatalf("pulse %s still in the mempool: %v, %v", id, in, err)
+	}
+	if _, err := e.client.LookupUTXO(e.ctx, recv[0], received[0].Outpoint); err != nil {
+		t.Errorf("the received coin after the pulse: %v", err)
+	}
 }

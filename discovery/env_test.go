@@ -60,11 +60,11 @@ func (e *env) nodeWallet(name string) *wallet.Funds {
 	e.t.Helper()
 	w := testkit.NewWallet(e.t, name)
 	f := w.Funds(e.client, wallet.FundsOptions{CoinbaseMaturity: e.dev.SpendMaturity()})
-	a, err := f.FreshAddresses(e.ctx, 1)
+	a, err := f.ChangeAddress(e.ctx) // pulses spend only change-chain coins
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	e.pay(a[0])
+	e.pay(a)
 	return f
 }
 

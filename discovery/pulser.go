@@ -42,8 +42,11 @@ type PulseChain interface {
 }
 
 // PulseWallet is the node wallet; *wallet.Funds satisfies it.
+// SelectChangeUTXO must pick only coins the wallet paid itself (its change
+// chain), never one received on an address given out, such as a relay
+// fee output: see Pulser.
 type PulseWallet interface {
-	SelectUTXO(ctx context.Context, min amount.Sompi) (txbuild.UTXO, error)
+	SelectChangeUTXO(ctx context.Context, min amount.Sompi) (txbuild.UTXO, error)
 	ChangeAddress(ctx context.Context) (address.Address, error)
 	SignInput(ctx context.Context, tx *txbuild.Transaction, utxos []txbuild.UTXOEntry, i int) error
 }
@@ -92,14 +95,16 @@ type PulseStatus struct {
 // from Run at start, every Interval, and on Trigger, and from PulseNow on
 // demand, one pulse at a time.
 //
-// Each pulse spends the output of the one before (kept in memory) while
-// that holds at least PulseInputMin, so that the pulses do not touch the
-// wallet's other coins: spending a relay fee output in a pulse would tie
-// that payjoin to the node's public identity. The first pulse after a
-// start, and the one after the chain runs low, spends the smallest wallet
-// UTXO of at least PulseInputMin (wallet.Funds picks it from all the
-// wallet's coins, fee outputs included: give the node wallet a UTXO for
-// pulses).
+// A pulse names the node in public, so it never spends a coin the node
+// received: spending a relay fee output in a pulse would tie that payjoin
+// to the node. Each pulse spends the output of the one before (kept in
+// memory) while that holds at least PulseInputMin; the first pulse after
+// a start, and the one after the chain runs low, spends the smallest UTXO
+// of at least PulseInputMin on the wallet's change chain
+// (PulseWallet.SelectChangeUTXO): coins the operator sent to one of the
+// node wallet's change addresses (wallet.Funds.ChangeAddress; kloaknode's
+// fundaddr gives one), or earlier pulses' outputs. Pulses pay their
+// output to a fresh change address.
 //
 // A node whose kaspad refuses transaction payloads (pre-Crescendo rules,
 // e.g. Go kaspad's "transaction in the native subnetwork includes a
@@ -292,9 +297,10 @@ func (p *Pulser) pulse(ctx context.Context) (txbuild.Hash, amount.Sompi, error) 
 		input, chained = *p.prev, true
 	} else {
 		p.prev = nil
-		u, err := p.cfg.Wallet.SelectUTXO(ctx, PulseInputMin)
+		u, err := p.cfg.Wallet.SelectChangeUTXO(ctx, PulseInputMin)
 		if err != nil {
-			return txbuild.Hash{}, 0, fmt.Errorf("pulse: the node wallet needs a UTXO of at least %s: %w", PulseInputMin, err)
+			return txbuild.Hash{}, 0, fmt.Errorf("pulse: the node wallet needs a UTXO of at least %s on its change chain "+
+				"(send one to a change address of the node wallet; received coins such as relay fees are never pulsed): %w", PulseInputMin, err)
 		}
 		if err := canPay(u); err != nil {
 			return txbuild.Hash{}, 0, fmt.Errorf("pulse: %w", err)

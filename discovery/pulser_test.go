@@ -32,12 +32,12 @@ func newFakeWallet(t *testing.T) *fakeWallet {
 	return &fakeWallet{t: t, funded: k, keys: map[string][]byte{string(k.Addr.ScriptPublicKey().Script): k.Priv}}
 }
 
-func (w *fakeWallet) SelectUTXO(_ context.Context, min amount.Sompi) (txbuild.UTXO, error) {
+func (w *fakeWallet) SelectChangeUTXO(_ context.Context, min amount.Sompi) (txbuild.UTXO, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.selects++
 	if min != PulseInputMin {
-		w.t.Errorf("SelectUTXO(%s), want %s", min, PulseInputMin)
+		w.t.Errorf("SelectChangeUTXO(%s), want %s", min, PulseInputMin)
 	}
 	return testUTXO(w.funded, amount.SompiPerKAS), nil
 }
