@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -18,36 +17,25 @@ import (
 
 	"github.com/kloakprotocol/kloak/address"
 	"github.com/kloakprotocol/kloak/amount"
+	"github.com/kloakprotocol/kloak/internal/cli/clitest"
 	"github.com/kloakprotocol/kloak/internal/devnet"
 	"github.com/kloakprotocol/kloak/node"
 	"github.com/kloakprotocol/kloak/wallet"
 )
 
-var bin = map[string]string{}
+// bin holds the paths of the binaries under test, built by TestMain.
+var bin = map[string]*string{"kloaknode": new(string), "kloakwallet": new(string)}
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "kloak-e2e")
-	if err != nil {
-		panic(err)
-	}
-	for _, name := range []string{"kloaknode", "kloakwallet"} {
-		bin[name] = filepath.Join(dir, name)
-		b := exec.Command("go", "build", "-o", bin[name], "../cmd/"+name)
-		b.Stdout, b.Stderr = os.Stderr, os.Stderr
-		if err := b.Run(); err != nil {
-			os.RemoveAll(dir)
-			panic("building " + name + ": " + err.Error())
-		}
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	clitest.Main(m,
+		clitest.Binary{Package: "../cmd/kloaknode", Path: bin["kloaknode"]},
+		clitest.Binary{Package: "../cmd/kloakwallet", Path: bin["kloakwallet"]})
 }
 
 const password = "e2e password"
 
 func command(ctx context.Context, name string, args ...string) *exec.Cmd {
-	c := exec.CommandContext(ctx, bin[name], args...)
+	c := exec.CommandContext(ctx, *bin[name], args...)
 	c.Env = append(os.Environ(), "KLOAK_WALLET_PASSWORD="+password)
 	c.Cancel = func() error { return c.Process.Signal(syscall.SIGINT) }
 	c.WaitDelay = 10 * time.Second
@@ -83,14 +71,7 @@ func jsonLines(r io.Reader, ch chan<- map[string]any, log *strings.Builder) {
 // mined; afterwards the receiver has +P, the sender −(P + F + network fee)
 // and the node +F, exact to the sompi.
 func TestCLIPayjoin(t *testing.T) {
-	dev := devnet.Start(t, devnet.Options{})
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-	client, err := node.Dial(ctx, dev.RPCAddress(), node.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
+	dev, ctx, client := clitest.Devnet(t, devnet.Options{}, 4*time.Minute)
 	dir := t.TempDir()
 	files := map[string]string{}
 	for _, who := range []string{"receiver", "sender", "node"} {
@@ -101,40 +82,7 @@ func TestCLIPayjoin(t *testing.T) {
 	}
 
 	// The relay node, as its own process.
-	relayCmd := command(ctx, "kloaknode", "run", "--network", "devnet", "--kaspad", dev.RPCAddress(),
-		"--wallet-file", files["node"], "--ws-bind", "127.0.0.1", "--ws-port", "0")
-	stderr, err := relayCmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	relayCmd.Stdout = io.Discard
-	if err := relayCmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	relayURL := make(chan string, 1)
-	var relayLog strings.Builder
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		re := regexp.MustCompile(`relay listening on (ws://\S+)`)
-		for sc.Scan() {
-			relayLog.WriteString(sc.Text() + "\n")
-			if m := re.FindStringSubmatch(sc.Text()); m != nil {
-				relayURL <- m[1]
-			}
-		}
-	}()
-	defer func() {
-		relayCmd.Process.Signal(syscall.SIGINT)
-		if err := relayCmd.Wait(); err != nil {
-			t.Errorf("kloaknode exit: %v\n%s", err, relayLog.String())
-		}
-	}()
-	var url string
-	select {
-	case url = <-relayURL:
-	case <-time.After(30 * time.Second):
-		t.Fatalf("kloaknode did not start:\n%s", relayLog.String())
-	}
+	url := startRelayNode(t, dev, files["node"], "--ws-port", "0").url
 
 	// Fund both wallets by mining to their first receive address.
 	for _, who := range []string{"receiver", "sender"} {
@@ -177,19 +125,8 @@ func TestCLIPayjoin(t *testing.T) {
 	t.Logf("payment request: %s", uri)
 
 	payOut := runOK(t, ctx, "kloakwallet", append([]string{"pay", uri, "--wallet-file", files["sender"], "--yes"}, common...)...)
-	var quote, paid map[string]any
-	for _, line := range strings.Split(payOut, "\n") {
-		var m map[string]any
-		if json.Unmarshal([]byte(line), &m) != nil {
-			continue
-		}
-		switch m["event"] {
-		case "quote":
-			quote = m
-		case "done":
-			paid = m
-		}
-	}
+	payEvents := clitest.ByEvent(clitest.EventsAmong(payOut))
+	quote, paid := payEvents["quote"], payEvents["done"]
 	if quote == nil || paid == nil {
 		t.Fatalf("pay output:\n%s", payOut)
 	}
@@ -211,27 +148,17 @@ func TestCLIPayjoin(t *testing.T) {
 		t.Fatal(err)
 	}
 	after := settle(t, ctx, dev, client, miner, files)
-	nodeFee := mustKAS(t, quote["nodeFee"])
-	networkFee := mustKAS(t, quote["networkFee"])
+	nodeFee := clitest.KAS(t, quote["nodeFee"])
+	networkFee := clitest.KAS(t, quote["networkFee"])
 	if got := after["receiver"] - before["receiver"]; got != p {
 		t.Errorf("receiver gained %d sompi, want %d", got, p)
 	}
-	if got, want := before["sender"]-after["sender"], p+nodeFee+networkFee; got != want || mustKAS(t, paid["debit"]) != want {
+	if got, want := before["sender"]-after["sender"], p+nodeFee+networkFee; got != want || clitest.KAS(t, paid["debit"]) != want {
 		t.Errorf("sender lost %d sompi (reported %v), want P + F + fee = %d", got, paid["debit"], want)
 	}
 	if got := after["node"] - before["node"]; got != nodeFee || nodeFee != 29_999_999 {
 		t.Errorf("node gained %d sompi, fee %d; want 29999999 (ceil((P + 0.2) / 0.1) × 0.1 − P)", got, nodeFee)
 	}
-}
-
-func mustKAS(t *testing.T, v any) amount.Sompi {
-	t.Helper()
-	s, _ := v.(string)
-	a, err := amount.ParseKAS(s)
-	if err != nil {
-		t.Fatalf("amount %v: %v", v, err)
-	}
-	return a
 }
 
 // settle mines to miner until the balances of the wallet files are stable

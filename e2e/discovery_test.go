@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"github.com/kloakprotocol/kloak/address"
 	"github.com/kloakprotocol/kloak/amount"
 	"github.com/kloakprotocol/kloak/discovery"
+	"github.com/kloakprotocol/kloak/internal/cli/clitest"
 	"github.com/kloakprotocol/kloak/internal/devnet"
 	"github.com/kloakprotocol/kloak/kpp"
 	"github.com/kloakprotocol/kloak/node"
@@ -44,15 +46,27 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// startRelayNode creates (if needed) and funds nothing: it runs kloaknode
-// with walletFile, advertising its own loopback URL in pulses.
-func startRelayNode(t *testing.T, ctx context.Context, dev *devnet.Node, walletFile string) *relayNode {
+// startPulsingNode runs kloaknode with walletFile (created if there is
+// none, funded by nothing here), advertising its own loopback URL in
+// pulses.
+func startPulsingNode(t *testing.T, dev *devnet.Node, walletFile string) *relayNode {
 	t.Helper()
-	port := freePort(t)
-	url := "ws://127.0.0.1:" + strconv.Itoa(port) + "/kpp"
+	port := strconv.Itoa(freePort(t))
+	r := startRelayNode(t, dev, walletFile, "--ws-port", port, "--public-url", "ws://127.0.0.1:"+port+"/kpp",
+		"--coinbase-maturity", strconv.FormatUint(dev.SpendMaturity(), 10))
+	if want := "ws://127.0.0.1:" + port + "/kpp"; r.url != want {
+		t.Fatalf("kloaknode listens on %s, want %s", r.url, want)
+	}
+	return r
+}
+
+// startRelayNode runs kloaknode run on devnet with walletFile and args
+// added, and waits until it listens; t.Cleanup stops it.
+func startRelayNode(t *testing.T, dev *devnet.Node, walletFile string, args ...string) *relayNode {
+	t.Helper()
 	// The process outlives the test's context: t.Cleanup stops it.
-	cmd := command(context.Background(), "kloaknode", "run", "--network", "devnet", "--kaspad", dev.RPCAddress(), "--wallet-file", walletFile,
-		"--ws-bind", "127.0.0.1", "--ws-port", strconv.Itoa(port), "--public-url", url, "--coinbase-maturity", strconv.FormatUint(dev.SpendMaturity(), 10))
+	cmd := command(context.Background(), "kloaknode", append([]string{"run", "--network", "devnet", "--kaspad", dev.RPCAddress(), "--wallet-file", walletFile,
+		"--ws-bind", "127.0.0.1"}, args...)...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -61,17 +75,20 @@ func startRelayNode(t *testing.T, ctx context.Context, dev *devnet.Node, walletF
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	r := &relayNode{url: url}
-	ready := make(chan struct{})
+	r := &relayNode{}
+	listening := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
-		once := sync.Once{}
+		re := regexp.MustCompile(`relay listening on (ws://\S+)`)
 		for sc.Scan() {
 			r.mu.Lock()
 			r.stderr.WriteString(sc.Text() + "\n")
 			r.mu.Unlock()
-			if strings.Contains(sc.Text(), "relay listening on") {
-				once.Do(func() { close(ready) })
+			if m := re.FindStringSubmatch(sc.Text()); m != nil {
+				select {
+				case listening <- m[1]:
+				default:
+				}
 			}
 		}
 	}()
@@ -83,7 +100,7 @@ func startRelayNode(t *testing.T, ctx context.Context, dev *devnet.Node, walletF
 	}
 	t.Cleanup(r.stop)
 	select {
-	case <-ready:
+	case r.url = <-listening:
 	case <-time.After(30 * time.Second):
 		t.Fatalf("kloaknode did not start:\n%s", r.log())
 	}
@@ -174,14 +191,7 @@ func scanUntil(t *testing.T, ctx context.Context, dev *devnet.Node, client *node
 // picks a node by a real KPP handshake; and a wallet then completes a
 // payjoin through the node it picked.
 func TestDiscoveryOnDevnet(t *testing.T) {
-	dev := devnet.Start(t, devnet.Options{})
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-	client, err := node.Dial(ctx, dev.RPCAddress(), node.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
+	dev, ctx, client := clitest.Devnet(t, devnet.Options{}, 4*time.Minute)
 	_, minerFunds := newBank(t, ctx, dev, client, "miner")
 	minerAddr, _ := minerFunds.FreshAddresses(ctx, 1)
 	miner := minerAddr[0].String()
@@ -199,12 +209,12 @@ func TestDiscoveryOnDevnet(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	a := startRelayNode(t, ctx, dev, fileA)
+	a := startPulsingNode(t, dev, fileA)
 	first := scanUntil(t, ctx, dev, client, miner, 1)
 	if first[0].WSURL != a.url {
 		t.Fatalf("first pulse %+v, want %s", first[0], a.url)
 	}
-	b := startRelayNode(t, ctx, dev, fileB)
+	b := startPulsingNode(t, dev, fileB)
 	// A malformed and a future-dated pulse beside them.
 	plant(t, ctx, client, bankFunds, []byte(`{"protocol": "kloak", "version": "1.0.0", "ws_url": "not a url", "timestamp": 1}`))
 	if err := dev.MineBlocks(ctx, miner, 1); err != nil { // the bank's next coin must not be the one just spent
@@ -239,11 +249,7 @@ func TestDiscoveryOnDevnet(t *testing.T) {
 		"--cache-file", filepath.Join(dir, "cli_cache.json"), "--json")
 	var relays []string
 	var picked string
-	for _, line := range strings.Split(out, "\n") {
-		var m map[string]any
-		if json.Unmarshal([]byte(line), &m) != nil {
-			continue
-		}
+	for _, m := range clitest.EventsAmong(out) {
 		switch m["event"] {
 		case "relay":
 			relays = append(relays, m["url"].(string))
@@ -298,21 +304,14 @@ func TestDiscoveryOnDevnet(t *testing.T) {
 // cannot pulse and keeps relaying, and a scan ends with an empty answer,
 // not an error.
 func TestDiscoveryUnpatched(t *testing.T) {
-	dev := devnet.Start(t, devnet.Options{Unpatched: true})
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	client, err := node.Dial(ctx, dev.RPCAddress(), node.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
+	dev, ctx, client := clitest.Devnet(t, devnet.Options{Unpatched: true}, 3*time.Minute)
 	file := filepath.Join(t.TempDir(), "node.kloak")
 	nodeWallet(t, ctx, dev, file)
 	miner, _ := address.New(address.Devnet, address.PubKey, make([]byte, 32))
 	if err := dev.MineBlocks(ctx, miner.String(), 40); err != nil {
 		t.Fatal(err)
 	}
-	n := startRelayNode(t, ctx, dev, file)
+	n := startPulsingNode(t, dev, file)
 	deadline := time.Now().Add(30 * time.Second)
 	for !strings.Contains(n.log(), "refuses transaction payloads") && time.Now().Before(deadline) {
 		time.Sleep(100 * time.Millisecond)

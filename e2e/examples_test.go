@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bufio"
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,8 +11,8 @@ import (
 	"time"
 
 	"github.com/kloakprotocol/kloak/amount"
+	"github.com/kloakprotocol/kloak/internal/cli/clitest"
 	"github.com/kloakprotocol/kloak/internal/devnet"
-	"github.com/kloakprotocol/kloak/node"
 )
 
 // TestExamples runs examples/receiver and examples/sender, the programs a
@@ -21,19 +20,11 @@ import (
 func TestExamples(t *testing.T) {
 	dir := t.TempDir()
 	for _, name := range []string{"receiver", "sender"} {
-		b := exec.Command("go", "build", "-o", filepath.Join(dir, name), "../examples/"+name)
-		if out, err := b.CombinedOutput(); err != nil {
-			t.Fatalf("build %s: %v\n%s", name, err, out)
+		if err := clitest.Build("../examples/"+name, filepath.Join(dir, name)); err != nil {
+			t.Fatalf("build %s: %v", name, err)
 		}
 	}
-	dev := devnet.Start(t, devnet.Options{})
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	client, err := node.Dial(ctx, dev.RPCAddress(), node.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
+	dev, ctx, client := clitest.Devnet(t, devnet.Options{}, 3*time.Minute)
 	files := map[string]string{}
 	for _, who := range []string{"receiver", "sender"} {
 		w, f := newBank(t, ctx, dev, client, who)
@@ -51,7 +42,7 @@ func TestExamples(t *testing.T) {
 	}
 	relayFile := filepath.Join(dir, "relay.kloak")
 	nodeWallet(t, ctx, dev, relayFile)
-	relay := startRelayNode(t, ctx, dev, relayFile)
+	relay := startPulsingNode(t, dev, relayFile)
 
 	env := append(os.Environ(), "KLOAK_WALLET_PASSWORD="+password)
 	recv := exec.CommandContext(ctx, filepath.Join(dir, "receiver"), "-wallet", files["receiver"], "-kaspad", dev.RPCAddress(),

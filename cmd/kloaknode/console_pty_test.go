@@ -3,12 +3,11 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,9 +20,9 @@ import (
 
 	"github.com/kloakprotocol/kloak/address"
 	"github.com/kloakprotocol/kloak/amount"
+	"github.com/kloakprotocol/kloak/internal/cli"
+	"github.com/kloakprotocol/kloak/internal/cli/clitest"
 	"github.com/kloakprotocol/kloak/internal/devnet"
-	"github.com/kloakprotocol/kloak/node"
-	"github.com/kloakprotocol/kloak/wallet"
 )
 
 // terminal is kloaknode run in a pseudo-terminal: its standard input and
@@ -163,21 +162,7 @@ func (term *terminal) typeLine(line string) {
 
 func (term *terminal) wait() int {
 	term.t.Helper()
-	select {
-	case err := <-term.exited:
-		term.exited <- err
-		var exit *exec.ExitError
-		if errors.As(err, &exit) {
-			return exit.ExitCode()
-		}
-		if err != nil {
-			term.t.Fatal(err)
-		}
-		return 0
-	case <-time.After(30 * time.Second):
-		term.t.Fatal("kloaknode did not exit")
-	}
-	return -1
+	return clitest.WaitExit(term.t, term.exited, 30*time.Second)
 }
 
 // echoOn reports whether the terminal echoes what is typed.
@@ -200,14 +185,7 @@ func TestConsoleOnDevnet(t *testing.T) {
 	if testing.Short() && os.Getenv("CI") == "" {
 		t.Skip("runs kaspad; skipped with -short outside CI")
 	}
-	kaspad := devnet.Start(t, devnet.Options{})
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	client, err := node.Dial(ctx, kaspad.RPCAddress(), node.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
+	kaspad, ctx, client := clitest.Devnet(t, devnet.Options{}, 3*time.Minute)
 
 	walletPath := filepath.Join(t.TempDir(), "node.kloak")
 	args := []string{"run", "--kaspad", kaspad.RPCAddress(), "--network", "devnet", "--ws-bind", "127.0.0.1", "--ws-port", "0",
@@ -238,7 +216,7 @@ func TestConsoleOnDevnet(t *testing.T) {
 	term.expect(`█+`)
 	term.expect(`Send at least 2 KAS to it`)
 	term.expect(`\n> `)
-	if !walletHasReceive(t, walletPath, fund) {
+	if !slices.ContainsFunc(clitest.HandedOut(t, walletPath, testPassword), func(a cli.Address) bool { return a.Address == fund }) {
 		t.Fatalf("fund address %s is no receive address of the node wallet", fund)
 	}
 
@@ -249,7 +227,7 @@ func TestConsoleOnDevnet(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 0; ; i++ {
-		all, err := client.Balance(ctx, mustParse(t, fund))
+		all, err := client.Balance(ctx, clitest.Address(t, fund))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -267,7 +245,7 @@ func TestConsoleOnDevnet(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	funded, err := client.Balance(ctx, mustParse(t, fund))
+	funded, err := client.Balance(ctx, clitest.Address(t, fund))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -334,39 +312,4 @@ func TestConsoleOnDevnet(t *testing.T) {
 		t.Fatal("Ctrl+C at the password prompt left the terminal without echo")
 	}
 	term.expect(`kloaknode: password prompt: interrupt`)
-}
-
-func mustParse(t *testing.T, s string) address.Address {
-	t.Helper()
-	a, err := address.Parse(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a
-}
-
-// walletHasReceive reports whether addr is one of the receive addresses
-// the wallet file has handed out.
-func walletHasReceive(t *testing.T, path, addr string) bool {
-	t.Helper()
-	w, err := wallet.Open(path, []byte(testPassword))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	acct, err := w.Account()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range w.NextReceiveIndex() {
-		k, err := acct.Receive(i)
-		if err != nil {
-			continue
-		}
-		k.Zero()
-		if k.Address.String() == addr {
-			return true
-		}
-	}
-	return false
 }

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"net"
 	"os"
 	"os/exec"
@@ -21,29 +20,16 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/kloakprotocol/kloak/address"
+	"github.com/kloakprotocol/kloak/internal/cli/clitest"
 	"github.com/kloakprotocol/kloak/internal/devnet"
 	"github.com/kloakprotocol/kloak/kpp"
-	"github.com/kloakprotocol/kloak/wallet"
 )
 
 // kloaknode is the binary under test, built once by TestMain.
 var kloaknode string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "kloaknode-test")
-	if err != nil {
-		panic(err)
-	}
-	kloaknode = filepath.Join(dir, "kloaknode")
-	build := exec.Command("go", "build", "-o", kloaknode, ".")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		os.RemoveAll(dir)
-		panic("building kloaknode: " + err.Error())
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	clitest.Main(m, clitest.Binary{Package: ".", Path: &kloaknode})
 }
 
 const testPassword = "node test password"
@@ -134,21 +120,7 @@ func (p *proc) waitListening() string {
 // wait waits for kloaknode to exit and returns its exit status.
 func (p *proc) wait() int {
 	p.t.Helper()
-	select {
-	case err := <-p.exited:
-		p.exited <- err
-		var exit *exec.ExitError
-		if errors.As(err, &exit) {
-			return exit.ExitCode()
-		}
-		if err != nil {
-			p.t.Fatal(err)
-		}
-		return 0
-	case <-time.After(30 * time.Second):
-		p.t.Fatalf("kloaknode did not exit:\n%s", p.errors())
-	}
-	return -1
+	return clitest.WaitExit(p.t, p.exited, 30*time.Second)
 }
 
 // pair connects a receiver and a sender through the relay at url and
@@ -221,25 +193,15 @@ func pairWith(t *testing.T, url string, key kpp.Key) (kpp.FeeAddress, string) {
 	return dust, blob
 }
 
-// receiveAddress opens the wallet file and returns its receive address i
-// and its next receive index.
+// receiveAddress opens the wallet file and returns its receive address i,
+// which it must have handed out, and its next receive index.
 func receiveAddress(t *testing.T, path string, i uint32) (string, uint32) {
 	t.Helper()
-	w, err := wallet.Open(path, []byte(testPassword))
-	if err != nil {
-		t.Fatal(err)
+	list := clitest.HandedOut(t, path, testPassword)
+	if int(i) >= len(list) {
+		t.Fatalf("receive address %d not handed out; next index %d", i, len(list))
 	}
-	defer w.Close()
-	acct, err := w.Account()
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := acct.Receive(i)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k.Zero()
-	return k.Address.String(), w.NextReceiveIndex()
+	return list[i].Address, uint32(len(list))
 }
 
 // TestDevnet runs kloaknode against a real kaspad.

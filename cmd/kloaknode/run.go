@@ -21,6 +21,7 @@ import (
 
 	"github.com/kloakprotocol/kloak/address"
 	"github.com/kloakprotocol/kloak/amount"
+	"github.com/kloakprotocol/kloak/internal/cli"
 	"github.com/kloakprotocol/kloak/kpp"
 	"github.com/kloakprotocol/kloak/node"
 	"github.com/kloakprotocol/kloak/relay"
@@ -96,14 +97,14 @@ Environment (a flag given on the command line wins):
 	f.StringVar(&o.wsBind, "ws-bind", "0.0.0.0", "relay bind address")
 	f.StringVar(&o.walletFile, "wallet-file", "", "node wallet file (default $KLOAK_NODE_CACHE_DIR or $KLOAK_CACHE_DIR, else the user configuration directory + /kloaknode, then /"+walletFileName+")")
 	f.StringVar(&o.kaspad, "kaspad", "127.0.0.1:16110", "kaspad gRPC address host:port")
-	f.StringVar(&o.network, "network", "mainnet", "network: mainnet, testnet, devnet or simnet")
+	f.StringVar(&o.network, "network", "mainnet", cli.NetworkUsage)
 	f.StringVar(&o.feeMin, "fee-min", "0.2", "smallest node fee in KAS, announced to senders")
 	f.StringVar(&o.feeUnit, "fee-unit", "0.1", "node fee rounding unit in KAS: a sender's debit is a multiple of it")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error (IP addresses are logged only at debug)")
 	f.StringVar(&o.publicURL, "public-url", "", "the relay's URL as wallets reach it, e.g. wss://relay.example/kpp; advertised in pulses (no pulses without it; kloaknode never asks third parties for its IP)")
 	f.DurationVar(&o.interval, "pulse-interval", discovery.DefaultPulseInterval, "time between discovery pulses (at least 30s)")
 	f.StringVar(&o.logFormat, "log-format", logText, "log format on standard error: text (key=value) or json (one object per line)")
-	f.Uint64Var(&o.maturity, "coinbase-maturity", 0, "DAA scores before a mined coin is spendable (default: 1000 on mainnet and testnet, 100 on devnet and simnet)")
+	f.Uint64Var(&o.maturity, "coinbase-maturity", 0, cli.CoinbaseMaturityUsage)
 	return cmd
 }
 
@@ -216,7 +217,7 @@ func run(ctx context.Context, stdout, stderr io.Writer, log *slog.Logger, o runO
 	}
 	defer w.Close()
 	log.Info("kloaknode: wallet open", "file", walletPath, "network", network.String(), "next_receive_index", w.NextReceiveIndex())
-	maturity := o.coinbaseMaturity(network)
+	maturity := cli.CoinbaseMaturity(o.maturity, network)
 	funds := w.Funds(kaspad, wallet.FundsOptions{CoinbaseMaturity: maturity})
 
 	srv, err := relay.New(relay.Config{
@@ -298,19 +299,6 @@ func run(ctx context.Context, stdout, stderr io.Writer, log *slog.Logger, o runO
 	st := srv.Stats()
 	log.Info("kloaknode: stopped", slog.Group("stats", "connections", st.Connections, "pending", st.Pending, "bridged", st.Bridged, "served", st.Served))
 	return serveErr
-}
-
-// coinbaseMaturity is --coinbase-maturity, or the network's: 1000 DAA
-// scores on mainnet and testnet (after Crescendo), 100 on devnet and
-// simnet.
-func (o *runOptions) coinbaseMaturity(network address.Network) uint64 {
-	switch {
-	case o.maturity != 0:
-		return o.maturity
-	case network == address.Devnet || network == address.Simnet:
-		return 100
-	}
-	return wallet.DefaultCoinbaseMaturity
 }
 
 // connectKaspad dials kaspad and checks that it runs network.

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/kloakprotocol/kloak/address"
+	"github.com/kloakprotocol/kloak/internal/cli"
 	"github.com/kloakprotocol/kloak/wallet"
 )
 
@@ -37,7 +38,7 @@ func openOrCreateWallet(ctx context.Context, path string, network address.Networ
 	} else if err != nil {
 		return nil, err
 	}
-	password, err := readPassword(ctx, prompts, walletPassword)
+	password, err := walletPassword.Read(ctx, prompts)
 	if err != nil {
 		return nil, err
 	}
@@ -56,14 +57,11 @@ func openOrCreateWallet(ctx context.Context, path string, network address.Networ
 // createWallet creates a node wallet with a new 24-word mnemonic at path
 // and prints the words once to stdout.
 func createWallet(ctx context.Context, path string, network address.Network, stdout, prompts io.Writer) (*wallet.Wallet, error) {
-	password, err := readPassword(ctx, prompts, newWalletPassword)
+	password, err := newWalletPassword.Read(ctx, prompts)
 	if err != nil {
 		return nil, err
 	}
 	defer clear(password)
-	if len(password) == 0 {
-		return nil, errors.New("the wallet password must not be empty")
-	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, err
 	}
@@ -71,10 +69,11 @@ func createWallet(ctx context.Context, path string, network address.Network, std
 	if err != nil {
 		return nil, err
 	}
-	w, err := wallet.Create(path, password, mnemonic, wallet.CreateOptions{Network: network})
+	c, err := cli.CreateWallet(path, password, mnemonic, wallet.CreateOptions{Network: network})
 	if err != nil {
 		return nil, err
 	}
+	w := c.Wallet
 	fmt.Fprintf(stdout, "Created node wallet %s (%v).\n\n", path, network)
 	printMnemonic(stdout, mnemonic)
 	fmt.Fprintln(stdout, "Fee addresses are handed out 256 indexes at a time; to recover the fees, scan")
@@ -89,12 +88,6 @@ func printMnemonic(stdout io.Writer, mnemonic string) {
 	fmt.Fprintln(stdout, "way to recover the node's fees if the file or its password is lost, and anyone")
 	fmt.Fprintln(stdout, "who sees them can spend them. They are not shown again.")
 	fmt.Fprintln(stdout)
-	for i := 0; i < len(list); i += 4 {
-		var line strings.Builder
-		for j := i; j < i+4 && j < len(list); j++ {
-			fmt.Fprintf(&line, "%3d. %-10s", j+1, list[j])
-		}
-		fmt.Fprintln(stdout, strings.TrimRight(line.String(), " "))
-	}
+	cli.PrintWords(stdout, mnemonic)
 	fmt.Fprintln(stdout)
 }

@@ -1,26 +1,18 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kloakprotocol/kloak/address"
+	"github.com/kloakprotocol/kloak/internal/cli"
 	"github.com/kloakprotocol/kloak/wallet"
 )
-
-// maxPythonWalletFile bounds what import-python reads: the Python node's
-// file holds a few hundred bytes per address.
-const maxPythonWalletFile = 16 << 20
 
 func newWalletCmd() *cobra.Command {
 	cmd := &cobra.Command{
@@ -48,23 +40,16 @@ func walletFileFlag(cmd *cobra.Command) func() (string, error) {
 	}
 }
 
-// refuseExisting fails if path exists: asking first spares a password
-// prompt that cannot succeed (wallet.Create checks again, atomically).
-func refuseExisting(path string) error {
-	if _, err := os.Lstat(path); err == nil {
-		return fmt.Errorf("%s: %w; not replacing it", path, wallet.ErrExist)
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return err
+// newWalletFile resolves the --network and the --wallet-file (path) of a
+// command that creates the node wallet, and refuses a file that exists.
+func newWalletFile(network string, path func() (string, error)) (net address.Network, file string, err error) {
+	if net, err = address.ParseNetwork(network); err != nil {
+		return net, "", fmt.Errorf("--network: %w", err)
 	}
-	return nil
-}
-
-func interruptible(cmd *cobra.Command) (context.Context, context.CancelFunc) {
-	ctx := cmd.Context()
-	if ctx == nil {
-		ctx = context.Background()
+	if file, err = path(); err != nil {
+		return net, "", err
 	}
-	return signal.NotifyContext(ctx, os.Interrupt)
+	return net, file, cli.RefuseExisting(file)
 }
 
 func newWalletCreateCmd() *cobra.Command {
@@ -78,20 +63,13 @@ The password comes from $` + passwordEnv + ` or is asked twice on the terminal.`
 		Args: cobra.NoArgs,
 	}
 	path := walletFileFlag(cmd)
-	cmd.Flags().StringVar(&network, "network", "mainnet", "network: mainnet, testnet, devnet or simnet")
+	cmd.Flags().StringVar(&network, "network", "mainnet", cli.NetworkUsage)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		net, err := address.ParseNetwork(network)
-		if err != nil {
-			return fmt.Errorf("--network: %w", err)
-		}
-		p, err := path()
+		net, p, err := newWalletFile(network, path)
 		if err != nil {
 			return err
 		}
-		if err := refuseExisting(p); err != nil {
-			return err
-		}
-		ctx, stop := interruptible(cmd)
+		ctx, stop := cli.Interruptible(cmd)
 		defer stop()
 		w, err := createWallet(ctx, p, net, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		if err != nil {
@@ -125,26 +103,19 @@ wallet's from $` + passwordEnv + `; either is asked on the terminal otherwise.`,
 	cmd.Flags().StringVar(&network, "network", "mainnet", "network of the new wallet: mainnet, testnet, devnet or simnet")
 	cmd.MarkFlagRequired("python-wallet")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		net, err := address.ParseNetwork(network)
-		if err != nil {
-			return fmt.Errorf("--network: %w", err)
-		}
-		p, err := path()
+		net, p, err := newWalletFile(network, path)
 		if err != nil {
 			return err
 		}
-		if err := refuseExisting(p); err != nil {
-			return err
-		}
-		data, err := readLimited(pythonFile, maxPythonWalletFile)
+		data, err := cli.ReadFile(pythonFile, cli.MaxInput)
 		if err != nil {
 			return err
 		}
-		ctx, stop := interruptible(cmd)
+		ctx, stop := cli.Interruptible(cmd)
 		defer stop()
 		stderr, stdout := cmd.ErrOrStderr(), cmd.OutOrStdout()
 
-		old, err := readPassword(ctx, stderr, pythonPassword)
+		old, err := pythonPassword.Read(ctx, stderr)
 		if err != nil {
 			return err
 		}
@@ -155,39 +126,28 @@ wallet's from $` + passwordEnv + `; either is asked on the terminal otherwise.`,
 		}
 		defer py.Zero()
 
-		password, err := readPassword(ctx, stderr, newWalletPassword)
+		password, err := newWalletPassword.Read(ctx, stderr)
 		if err != nil {
 			return err
 		}
 		defer clear(password)
-		if len(password) == 0 {
-			return errors.New("the wallet password must not be empty")
-		}
 		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 			return err
 		}
-		w, err := wallet.Create(p, password, py.Mnemonic, wallet.CreateOptions{Network: net})
+		c, err := cli.CreateWallet(p, password, py.Mnemonic, wallet.CreateOptions{Network: net})
 		if err != nil {
 			return err
 		}
+		w := c.Wallet
 		defer w.Close()
 		if err := w.ImportLegacyKeys(py.Keys); err != nil {
 			w.Close()
 			os.Remove(p) // a wallet without its legacy keys would hide coins
 			return fmt.Errorf("importing the legacy keys: %w", err)
 		}
-		acct, err := w.Account()
-		if err != nil {
-			return err
-		}
-		first, err := acct.Receive(0)
-		if err != nil {
-			return err
-		}
-		first.Zero()
 
 		fmt.Fprintf(stdout, "Created node wallet %s (%v) from the Python wallet's %d-word mnemonic,\n", p, net, len(strings.Fields(py.Mnemonic)))
-		fmt.Fprintf(stdout, "with standard derivation m/44'/111111'/0' (first receive address %s).\n", first.Address)
+		fmt.Fprintf(stdout, "with standard derivation m/44'/111111'/0' (first receive address %s).\n", c.FirstReceive)
 		fmt.Fprintln(stdout, "The same words, which you already hold, recover it in any standard Kaspa wallet.")
 		fmt.Fprintln(stdout)
 		fmt.Fprintf(stdout, "Imported %d legacy keys of the Python node's non-standard derivation:\n", len(py.Keys))
@@ -225,22 +185,6 @@ func printLegacy(w io.Writer, keys []wallet.LegacyKey) {
 	}
 }
 
-func readLimited(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
-	}
-	return data, nil
-}
-
 // addressesJSON is the output of `wallet addresses --json`.
 type addressesJSON struct {
 	Network string          `json:"network"`
@@ -249,11 +193,7 @@ type addressesJSON struct {
 	Legacy  []legacyKeyJSON `json:"legacy"`
 }
 
-type addressJSON struct {
-	Index   uint32 `json:"index"`
-	Path    string `json:"path"`
-	Address string `json:"address"`
-}
+type addressJSON = cli.Address
 
 type legacyKeyJSON struct {
 	addressJSON
@@ -261,13 +201,10 @@ type legacyKeyJSON struct {
 	Used    bool   `json:"used"`
 }
 
-// maxListed bounds --receive and --change.
-const maxListed = 100_000
-
 func newWalletAddressesCmd() *cobra.Command {
 	var (
-		receive, change uint32
-		asJSON          bool
+		counts cli.AddressCounts
+		asJSON bool
 	)
 	cmd := &cobra.Command{
 		Use:   "addresses [--wallet-file FILE] [--json]",
@@ -279,66 +216,25 @@ Python node's wallet. It hands out no address.`,
 		Args: cobra.NoArgs,
 	}
 	path := walletFileFlag(cmd)
-	cmd.Flags().Uint32Var(&receive, "receive", 0, "number of receive addresses (default: those handed out so far, at least 1)")
-	cmd.Flags().Uint32Var(&change, "change", 0, "number of change addresses (default: those handed out so far)")
+	counts.Register(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, `print {"network", "receive", "change", "legacy"} as JSON`)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		p, err := path()
 		if err != nil {
 			return err
 		}
-		ctx, stop := interruptible(cmd)
+		ctx, stop := cli.Interruptible(cmd)
 		defer stop()
-		password, err := readPassword(ctx, cmd.ErrOrStderr(), walletPassword)
-		if err != nil {
-			return err
-		}
-		w, err := wallet.Open(p, password)
-		clear(password)
+		w, l, err := counts.Open(ctx, cmd.ErrOrStderr(), p, walletPassword)
 		if err != nil {
 			return err
 		}
 		defer w.Close()
-		if !cmd.Flags().Changed("receive") {
-			receive = max(w.NextReceiveIndex(), 1)
-		}
-		if !cmd.Flags().Changed("change") {
-			change = w.NextChangeIndex()
-		}
-		if receive > maxListed || change > maxListed {
-			return fmt.Errorf("at most %d addresses per chain", maxListed)
-		}
-		acct, err := w.Account()
-		if err != nil {
-			return err
-		}
-		out := addressesJSON{Network: w.Network().String(), Receive: []addressJSON{}, Change: []addressJSON{}, Legacy: []legacyKeyJSON{}}
-		for c, n := range []uint32{receive, change} {
-			for i := range n {
-				derive := acct.Receive
-				if c == 1 {
-					derive = acct.Change
-				}
-				k, err := derive(i)
-				if errors.Is(err, wallet.ErrInvalidChild) {
-					continue // BIP32 skips the index
-				}
-				if err != nil {
-					return err
-				}
-				k.Zero()
-				a := addressJSON{Index: i, Path: k.Path, Address: k.Address.String()}
-				if c == 0 {
-					out.Receive = append(out.Receive, a)
-				} else {
-					out.Change = append(out.Change, a)
-				}
-			}
-		}
 		legacy, err := w.LegacyKeys()
 		if err != nil {
 			return err
 		}
+		out := addressesJSON{Network: w.Network().String(), Receive: l.Receive, Change: l.Change, Legacy: []legacyKeyJSON{}}
 		for _, k := range legacy {
 			out.Legacy = append(out.Legacy, legacyKeyJSON{
 				addressJSON: addressJSON{Index: k.Index, Path: k.Path, Address: k.Address.String()},
@@ -347,16 +243,9 @@ Python node's wallet. It hands out no address.`,
 		}
 		stdout := cmd.OutOrStdout()
 		if asJSON {
-			enc := json.NewEncoder(stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(out)
+			return cli.WriteJSON(stdout, out)
 		}
-		for _, a := range out.Receive {
-			fmt.Fprintf(stdout, "receive %-4d %-24s %s\n", a.Index, a.Path, a.Address)
-		}
-		for _, a := range out.Change {
-			fmt.Fprintf(stdout, "change  %-4d %-24s %s\n", a.Index, a.Path, a.Address)
-		}
+		l.Print(stdout)
 		printLegacy(stdout, legacy)
 		return nil
 	}

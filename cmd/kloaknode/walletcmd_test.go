@@ -3,11 +3,11 @@ package main
 import (
 	"encoding/json"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/kloakprotocol/kloak/address"
+	"github.com/kloakprotocol/kloak/internal/cli/clitest"
 	"github.com/kloakprotocol/kloak/wallet"
 )
 
@@ -41,10 +41,7 @@ func TestWalletCreate(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sub", "node.kloak")
 	env := []string{"KLOAK_WALLET_PASSWORD=" + testPassword}
 	out, _ := runCLI(t, 0, env, "wallet", "create", "--wallet-file", path, "--network", "devnet")
-	var words []string
-	for _, m := range regexp.MustCompile(`\d+\. ([a-z]+)`).FindAllStringSubmatch(out, -1) {
-		words = append(words, m[1])
-	}
+	words := clitest.PrintedWords(out)
 	if !strings.Contains(out, "WRITE DOWN THESE 24 WORDS") || len(words) != 24 {
 		t.Fatalf("no 24-word mnemonic printed:\n%s", out)
 	}

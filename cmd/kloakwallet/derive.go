@@ -3,36 +3,17 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kloakprotocol/kloak/address"
+	"github.com/kloakprotocol/kloak/internal/cli"
 	"github.com/kloakprotocol/kloak/wallet"
 )
 
-// maxSecretFile bounds what derive reads from a mnemonic or passphrase
-// file; a 24-word mnemonic is under 256 bytes.
+// maxSecretFile bounds what derive and restore read from a mnemonic or
+// passphrase file; a 24-word mnemonic is under 256 bytes.
 const maxSecretFile = 4096
-
-// readSecretFile reads a small file holding a secret.
-func readSecretFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxSecretFile+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > maxSecretFile {
-		clear(b)
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, maxSecretFile)
-	}
-	return b, nil
-}
 
 func newDeriveCmd() *cobra.Command {
 	var (
@@ -53,14 +34,14 @@ trailing newline.`,
 			if err != nil {
 				return err
 			}
-			m, err := readSecretFile(mnemonicFile)
+			m, err := cli.ReadFile(mnemonicFile, maxSecretFile)
 			if err != nil {
 				return err
 			}
 			defer clear(m)
 			var passphrase []byte
 			if passphraseFile != "" {
-				if passphrase, err = readSecretFile(passphraseFile); err != nil {
+				if passphrase, err = cli.ReadFile(passphraseFile, maxSecretFile); err != nil {
 					return err
 				}
 				defer clear(passphrase)
@@ -77,16 +58,16 @@ trailing newline.`,
 				return err
 			}
 			defer acct.Zero()
-			l, err := listAddresses(acct, receive, change)
+			l, err := cli.ListAddresses(acct, receive, change)
 			if err != nil {
 				return err
 			}
-			return l.print(cmd.OutOrStdout(), asJSON)
+			return printAddresses(cmd.OutOrStdout(), l, asJSON)
 		},
 	}
 	cmd.Flags().StringVar(&mnemonicFile, "mnemonic-file", "", "file holding the BIP39 mnemonic")
 	cmd.Flags().StringVar(&passphraseFile, "passphrase-file", "", "file holding the BIP39 passphrase (none if omitted)")
-	cmd.Flags().StringVar(&network, "network", "mainnet", "network: mainnet, testnet, devnet or simnet")
+	cmd.Flags().StringVar(&network, "network", "mainnet", cli.NetworkUsage)
 	cmd.Flags().Uint32Var(&account, "account", 0, "BIP44 account number")
 	cmd.Flags().Uint32Var(&receive, "receive", 1, "number of receive addresses")
 	cmd.Flags().Uint32Var(&change, "change", 0, "number of change addresses")

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -15,8 +14,8 @@ import (
 
 	"github.com/kloakprotocol/kloak/address"
 	"github.com/kloakprotocol/kloak/amount"
+	"github.com/kloakprotocol/kloak/internal/cli/clitest"
 	"github.com/kloakprotocol/kloak/internal/devnet"
-	"github.com/kloakprotocol/kloak/node"
 )
 
 var (
@@ -31,12 +30,7 @@ func pureGoKloakwallet(t *testing.T) string {
 	t.Helper()
 	pureGoOnce.Do(func() {
 		pureGoBinary = filepath.Join(filepath.Dir(kloakwallet), "kloakwallet-purego")
-		b := exec.Command("go", "build", "-o", pureGoBinary, ".")
-		b.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := b.CombinedOutput(); err != nil {
-			pureGoErr = err
-			t.Logf("%s", out)
-		}
+		pureGoErr = clitest.Build(".", pureGoBinary, "CGO_ENABLED=0")
 	})
 	if pureGoErr != nil {
 		t.Fatalf("building kloakwallet with CGO_ENABLED=0: %v", pureGoErr)
@@ -52,22 +46,12 @@ type walletState struct {
 	nextChange          int
 }
 
-func kas(t *testing.T, v any) amount.Sompi {
-	t.Helper()
-	s, _ := v.(string)
-	a, err := amount.ParseKAS(s)
-	if err != nil {
-		t.Fatalf("amount %v: %v", v, err)
-	}
-	return a
-}
-
 func stateOf(t *testing.T, ev map[string]any) walletState {
 	t.Helper()
 	if ev == nil {
 		t.Fatal("no balance event")
 	}
-	s := walletState{spendable: kas(t, ev["spendable"]), maturing: kas(t, ev["maturing"]),
+	s := walletState{spendable: clitest.KAS(t, ev["spendable"]), maturing: clitest.KAS(t, ev["maturing"]),
 		utxos:       int(ev["utxos"].(float64)),
 		nextReceive: int(ev["nextReceiveIndex"].(float64)), nextChange: int(ev["nextChangeIndex"].(float64))}
 	if uint64(s.spendable) != uint64(ev["spendableSompi"].(float64)) || uint64(s.maturing) != uint64(ev["maturingSompi"].(float64)) {
@@ -84,14 +68,7 @@ func stateOf(t *testing.T, ev map[string]any) walletState {
 // first wallet's mnemonic finding the same balance, and the error paths
 // that need a node.
 func TestWalletOnDevnet(t *testing.T) {
-	dev := devnet.Start(t, devnet.Options{})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	client, err := node.Dial(ctx, dev.RPCAddress(), node.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
+	dev, ctx, client := clitest.Devnet(t, devnet.Options{}, 5*time.Minute)
 	pw := ptr("devnet wallet password")
 	dir := t.TempDir()
 	a, b := filepath.Join(dir, "a.kloak"), filepath.Join(dir, "b.kloak")
@@ -120,7 +97,7 @@ func TestWalletOnDevnet(t *testing.T) {
 	}
 	balance := func(file string) walletState {
 		t.Helper()
-		return stateOf(t, events(t, ok(append([]string{"balance", "--wallet-file", file, "--json"}, nodeArgs...)...))["balance"])
+		return stateOf(t, clitest.Events(t, ok(append([]string{"balance", "--wallet-file", file, "--json"}, nodeArgs...)...))["balance"])
 	}
 	firstAddress := func(file string) string {
 		t.Helper()
@@ -141,7 +118,7 @@ func TestWalletOnDevnet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	total, err := client.Balance(ctx, mustAddress(t, aAddr))
+	total, err := client.Balance(ctx, clitest.Address(t, aAddr))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +139,7 @@ func TestWalletOnDevnet(t *testing.T) {
 			t.Fatalf("still maturing: %+v", s)
 		}
 	}
-	if total, _ = client.Balance(ctx, mustAddress(t, aAddr)); s.spendable != total {
+	if total, _ = client.Balance(ctx, clitest.Address(t, aAddr)); s.spendable != total {
 		t.Fatalf("mature: %+v, node %d", s, total)
 	}
 	text := ok(append([]string{"balance", "--wallet-file", a}, nodeArgs...)...)
@@ -174,22 +151,22 @@ func TestWalletOnDevnet(t *testing.T) {
 	// Send from a to b (JSON).
 	const pay1 amount.Sompi = 12*amount.SompiPerKAS + 34_567_891
 	out := ok(append([]string{"send", "--wallet-file", a, "--to", bAddr, "--amount", pay1.KAS(), "--yes", "--json"}, nodeArgs...)...)
-	ev := events(t, out)
+	ev := clitest.Events(t, out)
 	quote, done := ev["quote"], ev["done"]
-	if quote == nil || done == nil || quote["transactionId"] != done["transactionId"] || kas(t, quote["amount"]) != pay1 || quote["to"] != bAddr {
+	if quote == nil || done == nil || quote["transactionId"] != done["transactionId"] || clitest.KAS(t, quote["amount"]) != pay1 || quote["to"] != bAddr {
 		t.Fatalf("send --json:\n%s", out)
 	}
 	t.Logf("send --json:\n%s", out)
-	fee1, change1 := kas(t, quote["fee"]), kas(t, quote["change"])
-	if fee1 == 0 || kas(t, quote["total"]) != pay1+fee1 || change1 == 0 {
+	fee1, change1 := clitest.KAS(t, quote["fee"]), clitest.KAS(t, quote["change"])
+	if fee1 == 0 || clitest.KAS(t, quote["total"]) != pay1+fee1 || change1 == 0 {
 		t.Fatalf("quote %v", quote)
 	}
 
 	// The same payment again before a block: Send picks the same coins
 	// (the UTXO index does not subtract the mempool), the node refuses.
 	res := call(append([]string{"send", "--wallet-file", a, "--to", bAddr, "--amount", pay1.KAS(), "--yes"}, nodeArgs...)...)
-	if exitCode(res.err) != 1 || !strings.Contains(res.stdout, "The node refused the payment: ") || !strings.Contains(res.stderr, "not sent: the node refused transaction") {
-		t.Fatalf("double spend: exit %d\n%s%s", exitCode(res.err), res.stdout, res.stderr)
+	if clitest.ExitCode(res.err) != 1 || !strings.Contains(res.stdout, "The node refused the payment: ") || !strings.Contains(res.stderr, "not sent: the node refused transaction") {
+		t.Fatalf("double spend: exit %d\n%s%s", clitest.ExitCode(res.err), res.stdout, res.stderr)
 	}
 	t.Logf("double spend refused: %s", strings.TrimSpace(res.stderr))
 
@@ -215,7 +192,7 @@ func TestWalletOnDevnet(t *testing.T) {
 		t.Fatalf("send text:\n%s", out)
 	}
 	t.Logf("send (CGO_ENABLED=0 build):\n%s", out)
-	fee2 := kas(t, m[1])
+	fee2 := clitest.KAS(t, m[1])
 	bin = kloakwallet
 	if err := dev.MineBlocks(ctx, miner.String(), 1); err != nil {
 		t.Fatal(err)
@@ -233,7 +210,7 @@ func TestWalletOnDevnet(t *testing.T) {
 	// address before them are marked used.
 	wf := writeFile(t, "words", words+"\n")
 	restored := filepath.Join(dir, "restored.kloak")
-	ev = events(t, ok(append([]string{"restore", "--wallet-file", restored, "--network", "devnet", "--words-file", wf, "--json"}, nodeArgs...)...))
+	ev = clitest.Events(t, ok(append([]string{"restore", "--wallet-file", restored, "--network", "devnet", "--words-file", wf, "--json"}, nodeArgs...)...))
 	if ev["restored"]["firstReceiveAddress"] != aAddr {
 		t.Fatalf("restored %v, want first address %s", ev["restored"], aAddr)
 	}
@@ -264,23 +241,14 @@ func TestWalletOnDevnet(t *testing.T) {
 		{"no --yes without a terminal", []string{"send", "--wallet-file", a, "--to", bAddr, "--amount", "1"}, "use --yes"},
 	} {
 		res := call(append(tt.args, nodeArgs...)...)
-		if exitCode(res.err) != 1 || !strings.Contains(res.stderr, tt.want) || strings.Contains(res.stdout, `"done"`) {
-			t.Errorf("%s: exit %d, stdout %q, stderr %q, want %q", tt.name, exitCode(res.err), res.stdout, res.stderr, tt.want)
+		if clitest.ExitCode(res.err) != 1 || !strings.Contains(res.stderr, tt.want) || strings.Contains(res.stdout, `"done"`) {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q, want %q", tt.name, clitest.ExitCode(res.err), res.stdout, res.stderr, tt.want)
 		}
 	}
-	if res := call("balance", "--wallet-file", b, "--kaspad", "127.0.0.1:1"); exitCode(res.err) != 1 {
-		t.Errorf("no node: exit %d %q", exitCode(res.err), res.stderr)
+	if res := call("balance", "--wallet-file", b, "--kaspad", "127.0.0.1:1"); clitest.ExitCode(res.err) != 1 {
+		t.Errorf("no node: exit %d %q", clitest.ExitCode(res.err), res.stderr)
 	}
 	if got := balance(a); got != final {
 		t.Fatalf("a changed after refused sends: %+v, was %+v", got, final)
 	}
-}
-
-func mustAddress(t *testing.T, s string) address.Address {
-	t.Helper()
-	a, err := address.Decode(s, address.Devnet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a
 }

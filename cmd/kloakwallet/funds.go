@@ -4,15 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/kloakprotocol/kloak/address"
 	"github.com/kloakprotocol/kloak/amount"
+	"github.com/kloakprotocol/kloak/internal/cli"
 	"github.com/kloakprotocol/kloak/node"
 	"github.com/kloakprotocol/kloak/txbuild"
 	"github.com/kloakprotocol/kloak/wallet"
@@ -73,19 +71,14 @@ coinbase maturity. Coins spent by a transaction still in the mempool are counted
 until it is in a block.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, cancel := interruptible(cmd.Context())
-			defer cancel()
-			s, err := nf.open(ctx, cmd)
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			r, err := s.balance(ctx)
-			if err != nil {
-				return err
-			}
-			printer{cmd.OutOrStdout(), nf.asJSON}.balance(r, s.w)
-			return nil
+			return nf.run(cmd, func(ctx context.Context, s *session, out printer) error {
+				r, err := s.balance(ctx)
+				if err != nil {
+					return err
+				}
+				out.balance(r, s.w)
+				return nil
+			})
 		},
 	}
 	nf.register(cmd)
@@ -117,46 +110,31 @@ coins were all spent looks unused.`,
 			if err != nil {
 				return err
 			}
-			if _, err := os.Lstat(nf.walletFile); err == nil {
-				return fmt.Errorf("%s: %w; not replacing it", nf.walletFile, wallet.ErrExist)
-			} else if !errors.Is(err, fs.ErrNotExist) {
+			if err := cli.RefuseExisting(nf.walletFile); err != nil {
 				return err
 			}
 			mnemonic, err := readMnemonic(cmd, wordsFile)
 			if err != nil {
 				return err
 			}
-			password, err := readPassword(cmd.ErrOrStderr(), true)
+			password, err := newWalletPassword.Read(cmd.Context(), cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
 			defer clear(password)
-			if len(password) == 0 {
-				return errors.New("the wallet password must not be empty")
-			}
-			w, err := wallet.Create(nf.walletFile, password, mnemonic, wallet.CreateOptions{Network: net})
+			c, err := cli.CreateWallet(nf.walletFile, password, mnemonic, wallet.CreateOptions{Network: net})
 			if err != nil {
 				return err
 			}
-			acct, err := w.Account()
-			if err != nil {
-				w.Close()
-				return err
-			}
-			first, err := acct.Receive(0)
-			if err != nil {
-				w.Close()
-				return err
-			}
-			first.Zero()
+			w := c.Wallet
 			out := printer{cmd.OutOrStdout(), nf.asJSON}
-			out.emit("restored", fmt.Sprintf("Restored wallet %s (%v, account %d).\nFirst receive address: %s", nf.walletFile, net, acct.Number(), first.Address),
-				map[string]any{"walletFile": nf.walletFile, "network": net.String(), "account": acct.Number(), "firstReceiveAddress": first.Address.String()})
+			out.emit("restored", fmt.Sprintf("Restored wallet %s (%v, account %d).\nFirst receive address: %s", nf.walletFile, net, c.Account, c.FirstReceive),
+				map[string]any{"walletFile": nf.walletFile, "network": net.String(), "account": c.Account, "firstReceiveAddress": c.FirstReceive.String()})
 			if !cmd.Flags().Changed("kaspad") {
 				w.Close()
 				return nil
 			}
-			ctx, cancel := interruptible(cmd.Context())
+			ctx, cancel := cli.Interruptible(cmd)
 			defer cancel()
 			s, err := nf.attach(ctx, w)
 			if err != nil {
@@ -176,30 +154,27 @@ coins were all spent looks unused.`,
 		},
 	}
 	nf.register(cmd)
-	cmd.Flags().StringVar(&network, "network", "mainnet", "network: mainnet, testnet, devnet or simnet")
+	cmd.Flags().StringVar(&network, "network", "mainnet", cli.NetworkUsage)
 	cmd.Flags().StringVar(&wordsFile, "words-file", "", "file holding the BIP39 mnemonic (default: type it on the terminal)")
 	cmd.Flag("kaspad").Usage = "Kaspa node gRPC address (host:port), started with --utxoindex; when given, restore looks for the wallet's coins"
 	return cmd
 }
+
+// mnemonicPrompt asks restore's mnemonic on the terminal.
+var mnemonicPrompt = cli.Prompt{Text: "Mnemonic (12 or 24 words; not shown as you type): ", Purpose: "type the mnemonic", Remedy: "use --words-file"}
 
 // readMnemonic reads a mnemonic from path, or from the terminal without
 // echo when path is empty, and checks it.
 func readMnemonic(cmd *cobra.Command, path string) (string, error) {
 	var raw []byte
 	if path != "" {
-		b, err := readSecretFile(path)
+		b, err := cli.ReadFile(path, maxSecretFile)
 		if err != nil {
 			return "", err
 		}
 		raw = b
 	} else {
-		fd := int(os.Stdin.Fd())
-		if !term.IsTerminal(fd) {
-			return "", errors.New("standard input is not a terminal to type the mnemonic: use --words-file")
-		}
-		fmt.Fprint(cmd.ErrOrStderr(), "Mnemonic (12 or 24 words; not shown as you type): ")
-		b, err := term.ReadPassword(fd)
-		fmt.Fprintln(cmd.ErrOrStderr())
+		b, err := mnemonicPrompt.Read(cmd.Context(), cmd.ErrOrStderr())
 		if err != nil {
 			return "", err
 		}
@@ -337,65 +312,59 @@ Without a terminal to confirm on, send needs --yes.`,
 					return fmt.Errorf("--feerate: %w", err)
 				}
 			}
-			if !yes && !term.IsTerminal(int(os.Stdin.Fd())) {
-				return errors.New("standard input is not a terminal to confirm the payment: use --yes")
+			if !yes && !cli.StdinIsTerminal() {
+				return errNoConfirm
 			}
-			ctx, cancel := interruptible(cmd.Context())
-			defer cancel()
-			s, err := nf.open(ctx, cmd)
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			var dest address.Address
-			if dest, err = address.Decode(to, s.net); err != nil {
-				return fmt.Errorf("--to: %w", err)
-			}
-			if feerate == "" {
-				if rate, err = s.client.FeeRate(ctx); err != nil {
-					return fmt.Errorf("fee rate: %w", err)
+			return nf.run(cmd, func(ctx context.Context, s *session, out printer) error {
+				var dest address.Address
+				if dest, err = address.Decode(to, s.net); err != nil {
+					return fmt.Errorf("--to: %w", err)
 				}
-			}
-			tx, utxos, err := s.funds.Send(ctx, dest, pay, rate, txbuild.PolicyFor(s.net))
-			if err != nil {
-				return err
-			}
-			q := quoteOf(tx, utxos, dest, pay)
-			out := printer{cmd.OutOrStdout(), nf.asJSON}
-			fields := map[string]any{
-				"to": dest.String(), "amount": pay.KAS(), "fee": q.fee.KAS(), "change": q.change.KAS(),
-				"total": (pay + q.fee).KAS(), "inputs": len(tx.Inputs), "feeRate": rate.String(),
-				"transactionId": tx.ID().String(),
-			}
-			text := fmt.Sprintf("Pay      %s\nto       %s\nfee      %s (%s)\nchange   %s\ntotal    %s from %s",
-				pay, dest, q.fee, rate, q.change, pay+q.fee, utxoCount(len(tx.Inputs)))
-			if q.changeAddr != "" {
-				fields["changeAddress"] = q.changeAddr
-				text += "\nchange to " + q.changeAddr
-			}
-			out.emit("quote", text, fields)
-			if !yes {
-				ok, err := confirm(cmd, "Broadcast this payment? [y/N] ")
+				if feerate == "" {
+					if rate, err = s.client.FeeRate(ctx); err != nil {
+						return fmt.Errorf("fee rate: %w", err)
+					}
+				}
+				tx, utxos, err := s.funds.Send(ctx, dest, pay, rate, txbuild.PolicyFor(s.net))
 				if err != nil {
 					return err
 				}
-				if !ok {
-					return errors.New("not sent")
+				q := quoteOf(tx, utxos, dest, pay)
+				fields := map[string]any{
+					"to": dest.String(), "amount": pay.KAS(), "fee": q.fee.KAS(), "change": q.change.KAS(),
+					"total": (pay + q.fee).KAS(), "inputs": len(tx.Inputs), "feeRate": rate.String(),
+					"transactionId": tx.ID().String(),
 				}
-			}
-			id, err := s.client.SubmitTransaction(ctx, tx)
-			var rejected *node.RejectedError
-			if errors.As(err, &rejected) {
-				out.emit("rejected", "The node refused the payment: "+rejected.Reason,
-					map[string]any{"transactionId": rejected.TransactionID.String(), "reason": rejected.Reason})
-				return fmt.Errorf("not sent: the node refused transaction %s: %s", rejected.TransactionID, rejected.Reason)
-			}
-			if err != nil {
-				return err
-			}
-			out.emit("done", fmt.Sprintf("Sent %s to %s in transaction %s", pay, dest, id),
-				map[string]any{"transactionId": id.String(), "amount": pay.KAS(), "fee": q.fee.KAS()})
-			return nil
+				text := fmt.Sprintf("Pay      %s\nto       %s\nfee      %s (%s)\nchange   %s\ntotal    %s from %s",
+					pay, dest, q.fee, rate, q.change, pay+q.fee, utxoCount(len(tx.Inputs)))
+				if q.changeAddr != "" {
+					fields["changeAddress"] = q.changeAddr
+					text += "\nchange to " + q.changeAddr
+				}
+				out.emit("quote", text, fields)
+				if !yes {
+					ok, err := confirm(cmd, "Broadcast this payment? [y/N] ")
+					if err != nil {
+						return err
+					}
+					if !ok {
+						return errors.New("not sent")
+					}
+				}
+				id, err := s.client.SubmitTransaction(ctx, tx)
+				var rejected *node.RejectedError
+				if errors.As(err, &rejected) {
+					out.emit("rejected", "The node refused the payment: "+rejected.Reason,
+						map[string]any{"transactionId": rejected.TransactionID.String(), "reason": rejected.Reason})
+					return fmt.Errorf("not sent: the node refused transaction %s: %s", rejected.TransactionID, rejected.Reason)
+				}
+				if err != nil {
+					return err
+				}
+				out.emit("done", fmt.Sprintf("Sent %s to %s in transaction %s", pay, dest, id),
+					map[string]any{"transactionId": id.String(), "amount": pay.KAS(), "fee": q.fee.KAS()})
+				return nil
+			})
 		},
 	}
 	nf.register(cmd)

@@ -6,25 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// events parses --json output: one object per line, keyed by "event".
-func events(t *testing.T, stdout string) map[string]map[string]any {
-	t.Helper()
-	out := map[string]map[string]any{}
-	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
-		var m map[string]any
-		if err := json.Unmarshal([]byte(line), &m); err != nil {
-			t.Fatalf("not a JSON line: %q (%v)\n%s", line, err, stdout)
-		}
-		ev, _ := m["event"].(string)
-		if ev == "" {
-			t.Fatalf("no event in %q", line)
-		}
-		out[ev] = m
-	}
-	return out
-}
+	"github.com/kloakprotocol/kloak/internal/cli/clitest"
+)
 
 // createWallet runs create and returns the mnemonic it printed.
 func createWallet(t *testing.T, pw *string, path, network string) string {
@@ -33,14 +17,7 @@ func createWallet(t *testing.T, pw *string, path, network string) string {
 	if res.err != nil {
 		t.Fatalf("create: %v\n%s", res.err, res.stderr)
 	}
-	var words []string
-	for _, line := range strings.Split(res.stdout, "\n") {
-		if mnemonicLine.MatchString(line) {
-			for _, m := range numberedWord.FindAllStringSubmatch(line, -1) {
-				words = append(words, m[1])
-			}
-		}
-	}
+	words := clitest.PrintedWords(res.stdout)
 	if len(words) != 24 {
 		t.Fatalf("found %d mnemonic words in:\n%s", len(words), res.stdout)
 	}
@@ -62,7 +39,7 @@ func TestRestoreMatchesCreate(t *testing.T) {
 	if res.err != nil {
 		t.Fatalf("restore: %v\n%s", res.err, res.stderr)
 	}
-	ev := events(t, res.stdout)
+	ev := clitest.Events(t, res.stdout)
 	if len(ev) != 1 || ev["restored"]["network"] != "testnet" || ev["restored"]["walletFile"] != restored {
 		t.Fatalf("restore --json without --kaspad: %s", res.stdout)
 	}
@@ -116,8 +93,8 @@ func TestRestoreErrors(t *testing.T) {
 		{"no wallet file", pw, []string{"--words-file", good}, `"wallet-file" not set`},
 	} {
 		res := run(t, tt.pw, append([]string{"restore"}, tt.args...)...)
-		if exitCode(res.err) != 1 || !strings.Contains(res.stderr, tt.want) {
-			t.Errorf("%s: exit %d, stderr %q, want it to mention %q", tt.name, exitCode(res.err), res.stderr, tt.want)
+		if clitest.ExitCode(res.err) != 1 || !strings.Contains(res.stderr, tt.want) {
+			t.Errorf("%s: exit %d, stderr %q, want it to mention %q", tt.name, clitest.ExitCode(res.err), res.stderr, tt.want)
 		}
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
@@ -149,8 +126,8 @@ func TestSendChecksBeforePassword(t *testing.T) {
 		{"no recipient", []string{"--amount", "1", "--yes"}, `"to" not set`},
 	} {
 		res := run(t, nil, append(base, tt.args...)...)
-		if exitCode(res.err) != 1 || !strings.Contains(res.stderr, tt.want) || strings.Contains(res.stderr, passwordEnv) {
-			t.Errorf("%s: exit %d, stderr %q, want it to mention %q (and not the password)", tt.name, exitCode(res.err), res.stderr, tt.want)
+		if clitest.ExitCode(res.err) != 1 || !strings.Contains(res.stderr, tt.want) || strings.Contains(res.stderr, passwordEnv) {
+			t.Errorf("%s: exit %d, stderr %q, want it to mention %q (and not the password)", tt.name, clitest.ExitCode(res.err), res.stderr, tt.want)
 		}
 	}
 }
@@ -166,8 +143,8 @@ func TestWrongPasswordBeforeNode(t *testing.T) {
 		{"send", "--wallet-file", path, "--kaspad", "127.0.0.1:1", "--to", "kaspadev:qqd6e65yefepe9wk0m9vuxdufxd80sphy67gwwd0vdaumzdt4tc9sa7wfdavm", "--amount", "1", "--yes"},
 	} {
 		res := run(t, ptr("wrong"), args...)
-		if exitCode(res.err) != 1 || !strings.Contains(res.stderr, "wrong password") || res.stdout != "" {
-			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, exitCode(res.err), res.stdout, res.stderr)
+		if clitest.ExitCode(res.err) != 1 || !strings.Contains(res.stderr, "wrong password") || res.stdout != "" {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, clitest.ExitCode(res.err), res.stdout, res.stderr)
 		}
 	}
 }

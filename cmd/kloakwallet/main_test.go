@@ -7,31 +7,17 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/kloakprotocol/kloak/internal/cli/clitest"
 )
 
 // kloakwallet is the binary under test, built once by TestMain.
 var kloakwallet string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "kloakwallet-test")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	kloakwallet = filepath.Join(dir, "kloakwallet")
-	build := exec.Command("go", "build", "-o", kloakwallet, ".")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building kloakwallet:", err)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	clitest.Main(m, clitest.Binary{Package: ".", Path: &kloakwallet})
 }
 
 type result struct {
@@ -160,9 +146,6 @@ func TestDeriveErrors(t *testing.T) {
 	}
 }
 
-var mnemonicLine = regexp.MustCompile(`(?m)^\s*\d+\.\s`)
-var numberedWord = regexp.MustCompile(`\d+\.\s+([a-z]+)`)
-
 // TestCreateAddressesRoundTrip: create prints a mnemonic once; the wallet
 // file lists the addresses derive gives for that mnemonic.
 func TestCreateAddressesRoundTrip(t *testing.T) {
@@ -176,14 +159,7 @@ func TestCreateAddressesRoundTrip(t *testing.T) {
 	if !strings.Contains(res.stdout, "WRITE DOWN THESE 12 WORDS") {
 		t.Errorf("create output lacks the warning:\n%s", res.stdout)
 	}
-	var words []string
-	for _, line := range strings.Split(res.stdout, "\n") {
-		if mnemonicLine.MatchString(line) {
-			for _, m := range numberedWord.FindAllStringSubmatch(line, -1) {
-				words = append(words, m[1])
-			}
-		}
-	}
+	words := clitest.PrintedWords(res.stdout)
 	if len(words) != 12 {
 		t.Fatalf("found %d mnemonic words in:\n%s", len(words), res.stdout)
 	}
@@ -226,7 +202,7 @@ func TestCreateAddressesRoundTrip(t *testing.T) {
 
 	// Wrong password: a clear error, exit status 1.
 	bad := run(t, ptr("a good long passworD"), "addresses", "--wallet-file", path)
-	if code := exitCode(bad.err); code != 1 || !strings.Contains(bad.stderr, "wrong password") {
+	if code := clitest.ExitCode(bad.err); code != 1 || !strings.Contains(bad.stderr, "wrong password") {
 		t.Fatalf("wrong password: exit %d, stderr %q", code, bad.stderr)
 	}
 
@@ -285,14 +261,4 @@ func TestTxCommandWired(t *testing.T) {
 	if res.err != nil || !strings.Contains(res.stdout, "tx") {
 		t.Fatalf("tx --help: %v %q", res.err, res.stdout)
 	}
-}
-
-func exitCode(err error) int {
-	if err == nil {
-		return 0
-	}
-	if ee, ok := err.(*exec.ExitError); ok {
-		return ee.ExitCode()
-	}
-	return -1
 }

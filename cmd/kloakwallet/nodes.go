@@ -12,6 +12,7 @@ import (
 
 	"github.com/kloakprotocol/kloak/address"
 	"github.com/kloakprotocol/kloak/discovery"
+	"github.com/kloakprotocol/kloak/internal/cli"
 	"github.com/kloakprotocol/kloak/node"
 )
 
@@ -35,7 +36,7 @@ else node_cache.json in the user cache directory) and used when no relay answers
 			if err != nil {
 				return err
 			}
-			ctx, cancel := interruptible(cmd.Context())
+			ctx, cancel := cli.Interruptible(cmd)
 			defer cancel()
 			client, err := node.Dial(ctx, kaspad, node.Options{})
 			if err != nil {
@@ -99,7 +100,7 @@ else node_cache.json in the user cache directory) and used when no relay answers
 		},
 	}
 	cmd.Flags().StringVar(&kaspad, "kaspad", "127.0.0.1:16110", "Kaspa node gRPC address (host:port)")
-	cmd.Flags().StringVar(&network, "network", "mainnet", "network: mainnet, testnet, devnet or simnet")
+	cmd.Flags().StringVar(&network, "network", "mainnet", cli.NetworkUsage)
 	cmd.Flags().DurationVar(&window, "window", 2*discovery.DefaultPulseInterval, "how far back to look for pulses")
 	cmd.Flags().StringVar(&cacheFile, "cache-file", "", "relay cache file (default $KLOAK_NODE_CACHE_PATH, else node_cache.json in the user cache directory)")
 	cmd.Flags().BoolVar(&noProbe, "no-probe", false, "list the relays without probing them")

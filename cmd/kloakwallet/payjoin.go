@@ -6,16 +6,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/kloakprotocol/kloak/address"
 	"github.com/kloakprotocol/kloak/amount"
+	"github.com/kloakprotocol/kloak/internal/cli"
 	"github.com/kloakprotocol/kloak/kpp"
 	"github.com/kloakprotocol/kloak/node"
 	"github.com/kloakprotocol/kloak/wallet"
@@ -32,7 +30,7 @@ type nodeFlags struct {
 func (f *nodeFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.walletFile, "wallet-file", "", "wallet file")
 	cmd.Flags().StringVar(&f.kaspad, "kaspad", "127.0.0.1:16110", "Kaspa node gRPC address (host:port), started with --utxoindex")
-	cmd.Flags().Uint64Var(&f.maturity, "coinbase-maturity", 0, "DAA scores before a mined coin is spendable (default: 1000 on mainnet and testnet, 100 on devnet and simnet)")
+	cmd.Flags().Uint64Var(&f.maturity, "coinbase-maturity", 0, cli.CoinbaseMaturityUsage)
 	cmd.Flags().BoolVar(&f.asJSON, "json", false, "print one JSON object per line instead of text")
 	cmd.MarkFlagRequired("wallet-file")
 }
@@ -45,22 +43,22 @@ type session struct {
 	net    address.Network
 }
 
-func (f *nodeFlags) open(ctx context.Context, cmd *cobra.Command) (*session, error) {
-	password, err := readPassword(cmd.ErrOrStderr(), false)
+// run opens the wallet file and connects it to the node, with Ctrl+C
+// ending ctx, and calls do with them and the command's printer.
+func (f *nodeFlags) run(cmd *cobra.Command, do func(ctx context.Context, s *session, out printer) error) error {
+	ctx, cancel := cli.Interruptible(cmd)
+	defer cancel()
+	w, err := cli.OpenWallet(ctx, cmd.ErrOrStderr(), f.walletFile, walletPassword)
 	if err != nil {
-		return nil, err
-	}
-	w, err := wallet.Open(f.walletFile, password)
-	clear(password)
-	if err != nil {
-		return nil, err
+		return err
 	}
 	s, err := f.attach(ctx, w)
 	if err != nil {
 		w.Close()
-		return nil, err
+		return err
 	}
-	return s, nil
+	defer s.close()
+	return do(ctx, s, printer{cmd.OutOrStdout(), f.asJSON})
 }
 
 // attach connects the open wallet w to the node; closing the session
@@ -70,13 +68,7 @@ func (f *nodeFlags) attach(ctx context.Context, w *wallet.Wallet) (*session, err
 	if err != nil {
 		return nil, err
 	}
-	maturity := f.maturity
-	if maturity == 0 {
-		maturity = 1000
-		if w.Network() == address.Devnet || w.Network() == address.Simnet {
-			maturity = 100
-		}
-	}
+	maturity := cli.CoinbaseMaturity(f.maturity, w.Network())
 	return &session{w: w, client: client, net: w.Network(),
 		funds: w.Funds(client, wallet.FundsOptions{CoinbaseMaturity: maturity})}, nil
 }
@@ -117,10 +109,6 @@ func stepEvents(p printer) func(kpp.Event) {
 	}
 }
 
-func interruptible(parent context.Context) (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(parent, os.Interrupt)
-}
-
 func newReceiveCmd() *cobra.Command {
 	var (
 		nf       nodeFlags
@@ -143,30 +131,24 @@ the transaction.`,
 			if err != nil {
 				return err
 			}
-			ctx, cancel := interruptible(cmd.Context())
-			defer cancel()
-			s, err := nf.open(ctx, cmd)
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			out := printer{cmd.OutOrStdout(), nf.asJSON}
-			r, err := kpp.ReceiverInitiate(ctx, kpp.ReceiverConfig{
-				Network: s.net, RelayURL: relayURL, Amount: p, Payload: payload,
-				Wallet: s.funds, Chain: s.client, OnEvent: stepEvents(out),
-				Timeouts: kpp.Timeouts{Pair: wait},
+			return nf.run(cmd, func(ctx context.Context, s *session, out printer) error {
+				r, err := kpp.ReceiverInitiate(ctx, kpp.ReceiverConfig{
+					Network: s.net, RelayURL: relayURL, Amount: p, Payload: payload,
+					Wallet: s.funds, Chain: s.client, OnEvent: stepEvents(out),
+					Timeouts: kpp.Timeouts{Pair: wait},
+				})
+				if err != nil {
+					return err
+				}
+				out.emit("request", "Payment request (show it to the sender):\n"+r.URI(), map[string]any{"uri": r.URI(), "amount": p.KAS()})
+				res, err := r.Wait(ctx)
+				if err != nil {
+					return err
+				}
+				out.emit("done", fmt.Sprintf("Received %s in payjoin %s", res.Received, res.TransactionID),
+					map[string]any{"transactionId": res.TransactionID.String(), "received": res.Received.KAS()})
+				return nil
 			})
-			if err != nil {
-				return err
-			}
-			out.emit("request", "Payment request (show it to the sender):\n"+r.URI(), map[string]any{"uri": r.URI(), "amount": p.KAS()})
-			res, err := r.Wait(ctx)
-			if err != nil {
-				return err
-			}
-			out.emit("done", fmt.Sprintf("Received %s in payjoin %s", res.Received, res.TransactionID),
-				map[string]any{"transactionId": res.TransactionID.String(), "received": res.Received.KAS()})
-			return nil
 		},
 	}
 	nf.register(cmd)
@@ -193,40 +175,34 @@ signature, shows what you pay (amount, node fee, network fee) and, once you agre
 (or with --yes), signs your input and broadcasts.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, cancel := interruptible(cmd.Context())
-			defer cancel()
-			s, err := nf.open(ctx, cmd)
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			out := printer{cmd.OutOrStdout(), nf.asJSON}
-			prop, err := kpp.SenderPrepare(ctx, args[0], kpp.SenderConfig{
-				Network: s.net, Wallet: s.funds, Chain: s.client, OnEvent: stepEvents(out),
-			})
-			if err != nil {
-				return err
-			}
-			debit := prop.Payment() + prop.NodeFee() + prop.NetworkFee()
-			out.emit("quote", fmt.Sprintf("Pay %s + node fee %s + network fee %s = %s", prop.Payment(), prop.NodeFee(), prop.NetworkFee(), debit),
-				map[string]any{"payment": prop.Payment().KAS(), "nodeFee": prop.NodeFee().KAS(), "networkFee": prop.NetworkFee().KAS(), "total": debit.KAS()})
-			if !yes {
-				ok, err := confirm(cmd, "Sign and broadcast? [y/N] ")
-				if err != nil || !ok {
-					prop.Abort(fmt.Errorf("the sender declined"))
-					if err != nil {
-						return err
-					}
-					return fmt.Errorf("not paid")
+			return nf.run(cmd, func(ctx context.Context, s *session, out printer) error {
+				prop, err := kpp.SenderPrepare(ctx, args[0], kpp.SenderConfig{
+					Network: s.net, Wallet: s.funds, Chain: s.client, OnEvent: stepEvents(out),
+				})
+				if err != nil {
+					return err
 				}
-			}
-			res, err := prop.SignAndFinalize(ctx)
-			if err != nil {
-				return err
-			}
-			out.emit("done", fmt.Sprintf("Paid %s in payjoin %s", res.Debit, res.TransactionID),
-				map[string]any{"transactionId": res.TransactionID.String(), "debit": res.Debit.KAS()})
-			return nil
+				debit := prop.Payment() + prop.NodeFee() + prop.NetworkFee()
+				out.emit("quote", fmt.Sprintf("Pay %s + node fee %s + network fee %s = %s", prop.Payment(), prop.NodeFee(), prop.NetworkFee(), debit),
+					map[string]any{"payment": prop.Payment().KAS(), "nodeFee": prop.NodeFee().KAS(), "networkFee": prop.NetworkFee().KAS(), "total": debit.KAS()})
+				if !yes {
+					ok, err := confirm(cmd, "Sign and broadcast? [y/N] ")
+					if err != nil || !ok {
+						prop.Abort(fmt.Errorf("the sender declined"))
+						if err != nil {
+							return err
+						}
+						return fmt.Errorf("not paid")
+					}
+				}
+				res, err := prop.SignAndFinalize(ctx)
+				if err != nil {
+					return err
+				}
+				out.emit("done", fmt.Sprintf("Paid %s in payjoin %s", res.Debit, res.TransactionID),
+					map[string]any{"transactionId": res.TransactionID.String(), "debit": res.Debit.KAS()})
+				return nil
+			})
 		},
 	}
 	nf.register(cmd)
@@ -234,9 +210,12 @@ signature, shows what you pay (amount, node fee, network fee) and, once you agre
 	return cmd
 }
 
+// errNoConfirm: send and pay ask before they broadcast, on the terminal.
+var errNoConfirm = &cli.NotTerminalError{Purpose: "confirm the payment", Remedy: "use --yes"}
+
 func confirm(cmd *cobra.Command, question string) (bool, error) {
-	if !term.IsTerminal(int(os.Stdin.Fd())) {
-		return false, fmt.Errorf("standard input is not a terminal to confirm the payment: use --yes")
+	if !cli.StdinIsTerminal() {
+		return false, errNoConfirm
 	}
 	fmt.Fprint(cmd.ErrOrStderr(), question)
 	line, err := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')

@@ -11,12 +11,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kloakprotocol/kloak/address"
+	"github.com/kloakprotocol/kloak/internal/cli"
 	"github.com/kloakprotocol/kloak/txbuild"
 )
-
-// maxInspectInput bounds what `tx inspect` reads; a standard transaction
-// is far below it.
-const maxInspectInput = 16 << 20
 
 func newTxCmd() *cobra.Command {
 	tx := &cobra.Command{
@@ -58,21 +55,19 @@ signatures, dust where the network has a dust rule).`,
 				defer f.Close()
 				in, name = f, args[0]
 			}
-			data, err := io.ReadAll(io.LimitReader(in, maxInspectInput+1))
-			if err != nil {
+			data, err := cli.ReadLimited(in, name, cli.MaxInput)
+			var tooLarge *cli.TooLargeError
+			if errors.As(err, &tooLarge) {
+				return err
+			} else if err != nil {
 				return fmt.Errorf("read %s: %w", name, err)
-			}
-			if len(data) > maxInspectInput {
-				return fmt.Errorf("%s is larger than %d bytes", name, maxInspectInput)
 			}
 			tx, utxos, err := decodeInspectInput(data)
 			if err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
 			report := txbuild.PolicyFor(net).Inspect(tx, utxos, rate)
-			enc := json.NewEncoder(cmd.OutOrStdout())
-			enc.SetIndent("", "  ")
-			return enc.Encode(report)
+			return cli.WriteJSON(cmd.OutOrStdout(), report)
 		},
 	}
 	cmd.Flags().StringVar(&network, "network", "mainnet", "network whose rules apply: mainnet, testnet, devnet or simnet")

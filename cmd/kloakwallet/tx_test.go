@@ -12,6 +12,7 @@ import (
 
 	"github.com/kloakprotocol/kloak/address"
 	"github.com/kloakprotocol/kloak/amount"
+	"github.com/kloakprotocol/kloak/internal/cli/clitest"
 	"github.com/kloakprotocol/kloak/txbuild"
 	"github.com/kloakprotocol/kloak/wallet"
 )
@@ -492,7 +493,7 @@ func TestTxInspectErrors(t *testing.T) {
 		{"feerate exponent", good, []string{"--feerate", "1e3"}, []string{`fee rate "1e3"`}},
 	} {
 		res := runStdin(t, tt.input, append(append([]string{"tx", "inspect"}, tt.flags...), "-")...)
-		if code := exitCode(res.err); code != 1 {
+		if code := clitest.ExitCode(res.err); code != 1 {
 			t.Errorf("%s: exit %d, want 1; stdout %q", tt.name, code, res.stdout)
 		}
 		for _, want := range tt.want {
@@ -507,16 +508,16 @@ func TestTxInspectErrors(t *testing.T) {
 
 	// Files: a missing one names the file; a second argument is refused.
 	missing := t.TempDir() + "/none.json"
-	if res := run(t, nil, "tx", "inspect", missing); exitCode(res.err) != 1 || !strings.Contains(res.stderr, "no such file") {
+	if res := run(t, nil, "tx", "inspect", missing); clitest.ExitCode(res.err) != 1 || !strings.Contains(res.stderr, "no such file") {
 		t.Errorf("missing file: %v %q", res.err, res.stderr)
 	}
 	f := writeFile(t, "tx.json", good)
-	if res := run(t, nil, "tx", "inspect", f, f); exitCode(res.err) != 1 || !strings.Contains(res.stderr, "accepts at most 1 arg") {
+	if res := run(t, nil, "tx", "inspect", f, f); clitest.ExitCode(res.err) != 1 || !strings.Contains(res.stderr, "accepts at most 1 arg") {
 		t.Errorf("two files: %v %q", res.err, res.stderr)
 	}
 	// The name of the file is in its decoding errors.
 	bad := writeFile(t, "bad.json", `{"transaction":{}}`)
-	if res := run(t, nil, "tx", "inspect", bad); exitCode(res.err) != 1 || !strings.Contains(res.stderr, "bad.json") {
+	if res := run(t, nil, "tx", "inspect", bad); clitest.ExitCode(res.err) != 1 || !strings.Contains(res.stderr, "bad.json") {
 		t.Errorf("bad file: %v %q", res.err, res.stderr)
 	}
 }
