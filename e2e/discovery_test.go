@@ -149,16 +149,17 @@ func plant(t *testing.T, ctx context.Context, client *node.Client, f *wallet.Fun
 }
 
 // nodeWallet creates a relay node's wallet file with kloaknode and mines to
-// its first address.
+// its first change address: a node pulses only with coins of its change
+// chain (the console's fundaddr hands those out), never its relay fees.
 func nodeWallet(t *testing.T, ctx context.Context, dev *devnet.Node, file string) {
 	t.Helper()
 	runOK(t, ctx, "kloaknode", "wallet", "create", "--wallet-file", file, "--network", "devnet")
-	out := runOK(t, ctx, "kloaknode", "wallet", "addresses", "--wallet-file", file, "--json")
-	var addrs struct{ Receive []struct{ Address string } }
-	if err := json.Unmarshal([]byte(out[strings.Index(out, "{"):]), &addrs); err != nil || len(addrs.Receive) == 0 {
+	out := runOK(t, ctx, "kloaknode", "wallet", "addresses", "--wallet-file", file, "--change", "1", "--json")
+	var addrs struct{ Change []struct{ Address string } }
+	if err := json.Unmarshal([]byte(out[strings.Index(out, "{"):]), &addrs); err != nil || len(addrs.Change) != 1 {
 		t.Fatalf("addresses: %v\n%s", err, out)
 	}
-	if _, err := dev.MineUntilSpendable(ctx, addrs.Receive[0].Address, 20*amount.SompiPerKAS); err != nil {
+	if _, err := dev.MineUntilSpendable(ctx, addrs.Change[0].Address, 20*amount.SompiPerKAS); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -39,7 +39,7 @@ type chain interface {
 type coins interface {
 	Balances(ctx context.Context) (wallet.Balances, error)
 	UTXOs(ctx context.Context) ([]txbuild.UTXO, error)
-	FreshAddresses(ctx context.Context, n int) ([]address.Address, error)
+	ChangeAddress(ctx context.Context) (address.Address, error)
 	Send(ctx context.Context, to address.Address, amt amount.Sompi, rate txbuild.FeeRate, policy txbuild.Policy) (*txbuild.Transaction, []txbuild.UTXOEntry, error)
 }
 
@@ -227,16 +227,18 @@ func (c *console) balance(ctx context.Context, _ []string) error {
 func (c *console) fundaddr(ctx context.Context, _ []string) error {
 	ctx, cancel := context.WithTimeout(ctx, consoleTimeout)
 	defer cancel()
-	addrs, err := c.funds.FreshAddresses(ctx, 1)
+	// A change address: pulses spend only the change chain's coins, never
+	// the relay fees paid to receive addresses (discovery.Pulser).
+	fund, err := c.funds.ChangeAddress(ctx)
 	if err != nil {
 		return err
 	}
-	a := addrs[0].String()
+	a := fund.String()
 	fmt.Fprintf(c.out, "Fund address: %s\n", a)
 	if qr, err := drawQR(a); err == nil {
 		fmt.Fprint(c.out, qr)
 	}
-	fmt.Fprintf(c.out, "Send at least %s to it: the node pays its discovery pulses from its wallet.\n", amount.Sompi(defaultReserve))
+	fmt.Fprintf(c.out, "Send at least %s to it: the node pays its discovery pulses from coins sent here, never from its relay fees.\n", amount.Sompi(defaultReserve))
 	return nil
 }
 

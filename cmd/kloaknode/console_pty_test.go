@@ -216,8 +216,8 @@ func TestConsoleOnDevnet(t *testing.T) {
 	term.expect(`█+`)
 	term.expect(`Send at least 2 KAS to it`)
 	term.expect(`\n> `)
-	if !slices.ContainsFunc(clitest.HandedOut(t, walletPath, testPassword), func(a cli.Address) bool { return a.Address == fund }) {
-		t.Fatalf("fund address %s is no receive address of the node wallet", fund)
+	if !slices.ContainsFunc(clitest.HandedOut(t, walletPath, testPassword).Change, func(a cli.Address) bool { return a.Address == fund }) {
+		t.Fatalf("fund address %s is no change address of the node wallet (pulses spend only those)", fund)
 	}
 
 	// Fund the node: mine to its address until some coins are mature,

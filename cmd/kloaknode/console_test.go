@@ -95,8 +95,8 @@ func (f *fakeCoins) Balances(context.Context) (wallet.Balances, error) {
 	return b, nil
 }
 func (f *fakeCoins) UTXOs(context.Context) ([]txbuild.UTXO, error) { return f.utxos, nil }
-func (f *fakeCoins) FreshAddresses(context.Context, int) ([]address.Address, error) {
-	return []address.Address{f.fresh}, nil
+func (f *fakeCoins) ChangeAddress(context.Context) (address.Address, error) {
+	return f.fresh, nil
 }
 func (f *fakeCoins) Send(_ context.Context, to address.Address, amt amount.Sompi, rate txbuild.FeeRate, policy txbuild.Policy) (*txbuild.Transaction, []txbuild.UTXOEntry, error) {
 	f.sent = append(f.sent, amt)

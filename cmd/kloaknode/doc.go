@@ -69,7 +69,8 @@
 //	status                         version, relay URL, network, kaspad and its sync state,
 //	                               pulses, sessions, balance
 //	balance                        spendable and maturing KAS, addresses with funds
-//	fundaddr                       a fresh receive address of the node wallet, with a QR code
+//	fundaddr                       a fresh change address of the node wallet, with a QR code:
+//	                               pulses spend only coins sent there, never relay fees
 //	pulse                          send a discovery pulse now
 //	sessions                       connections, receivers waiting, sessions bridged and served
 //	sweep ADDRESS [--reserve KAS]  send all but the reserve (default 2 KAS) to ADDRESS

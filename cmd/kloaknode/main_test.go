@@ -197,7 +197,7 @@ func pairWith(t *testing.T, url string, key kpp.Key) (kpp.FeeAddress, string) {
 // which it must have handed out, and its next receive index.
 func receiveAddress(t *testing.T, path string, i uint32) (string, uint32) {
 	t.Helper()
-	list := clitest.HandedOut(t, path, testPassword)
+	list := clitest.HandedOut(t, path, testPassword).Receive
 	if int(i) >= len(list) {
 		t.Fatalf("receive address %d not handed out; next index %d", i, len(list))
 	}

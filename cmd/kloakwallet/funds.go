@@ -19,7 +19,8 @@ import (
 // balanceReport is what balance and restore print.
 type balanceReport struct {
 	spendable, maturing amount.Sompi
-	utxos               int // spendable UTXOs
+	spending            amount.Sompi // coins spent by mempool transactions
+	utxos               int          // spendable UTXOs
 }
 
 // maxBalanceScans bounds the rescans of balance when a block arrives
@@ -43,7 +44,7 @@ func (s *session) balance(ctx context.Context) (balanceReport, error) {
 			sum += u.Entry.Amount // within MaxSompi: Funds summed them
 		}
 		if sum == b.Spendable {
-			return balanceReport{spendable: b.Spendable, maturing: b.Maturing, utxos: len(utxos)}, nil
+			return balanceReport{spendable: b.Spendable, maturing: b.Maturing, spending: b.Spending, utxos: len(utxos)}, nil
 		}
 	}
 	return balanceReport{}, errors.New("the wallet's UTXOs kept changing while they were counted; try again")
@@ -51,9 +52,13 @@ func (s *session) balance(ctx context.Context) (balanceReport, error) {
 
 func (p printer) balance(r balanceReport, w *wallet.Wallet) {
 	text := fmt.Sprintf("Spendable: %s in %s\nMaturing:  %s (mined coins not yet spendable)", r.spendable, utxoCount(r.utxos), r.maturing)
+	if r.spending > 0 {
+		text += fmt.Sprintf("\nSpending:  %s (coins of payments not yet in a block; their change shows then)", r.spending)
+	}
 	p.emit("balance", text, map[string]any{
 		"spendable": r.spendable.KAS(), "spendableSompi": uint64(r.spendable),
 		"maturing": r.maturing.KAS(), "maturingSompi": uint64(r.maturing),
+		"spending": r.spending.KAS(), "spendingSompi": uint64(r.spending),
 		"utxos":            r.utxos,
 		"nextReceiveIndex": w.NextReceiveIndex(), "nextChangeIndex": w.NextChangeIndex(),
 	})
@@ -67,8 +72,9 @@ func newBalanceCmd() *cobra.Command {
 		Long: `balance asks your Kaspa node (started with --utxoindex) for the coins of the
 wallet's addresses: those handed out so far and 20 more on each chain. Spendable
 is what send and pay can use now; maturing is mined coins younger than the
-coinbase maturity. Coins spent by a transaction still in the mempool are counted
-until it is in a block.`,
+coinbase maturity. Coins that a payment still in the node's mempool spends are
+shown as spending, and not spent again, until a block holds the payment; its
+change shows then.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return nf.run(cmd, func(ctx context.Context, s *session, out printer) error {

@@ -202,8 +202,9 @@ func PrintedWords(out string) []string {
 }
 
 // HandedOut opens the wallet file at path, closing it again, and returns
-// the receive addresses it has handed out: 0 up to its next receive index.
-func HandedOut(t testing.TB, path, password string) []cli.Address {
+// the addresses it has handed out: receive and change addresses 0 up to
+// its next index of each chain.
+func HandedOut(t testing.TB, path, password string) cli.AddressList {
 	t.Helper()
 	w, err := wallet.Open(path, []byte(password))
 	if err != nil {
@@ -214,9 +215,9 @@ func HandedOut(t testing.TB, path, password string) []cli.Address {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := cli.ListAddresses(acct, w.NextReceiveIndex(), 0)
+	l, err := cli.ListAddresses(acct, w.NextReceiveIndex(), w.NextChangeIndex())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return l.Receive
+	return l
 }
