@@ -199,8 +199,8 @@ func describePulses(p pulser) string {
 }
 
 func describeStats(s relay.Stats) string {
-	return fmt.Sprintf("%d connections, %d receivers waiting, %d sessions bridged, %d paired since start",
-		s.Connections, s.Pending, s.Bridged, s.Served)
+	return fmt.Sprintf("%d connections, %d receivers waiting, %d senders waiting, %d sessions bridged, %d paired since start",
+		s.Connections, s.Pending, s.Waiting, s.Bridged, s.Served)
 }
 
 func (c *console) balance(ctx context.Context, _ []string) error {
@@ -262,6 +262,7 @@ func (c *console) sessions(_ context.Context, _ []string) error {
 	s := c.relay.Stats()
 	fmt.Fprintf(c.out, "Connections:        %d\n", s.Connections)
 	fmt.Fprintf(c.out, "Receivers waiting:  %d\n", s.Pending)
+	fmt.Fprintf(c.out, "Senders waiting:    %d (arrived before their receiver)\n", s.Waiting)
 	fmt.Fprintf(c.out, "Sessions bridged:   %d\n", s.Bridged)
 	fmt.Fprintf(c.out, "Paired since start: %d\n", s.Served)
 	return nil

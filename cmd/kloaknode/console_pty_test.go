@@ -208,7 +208,7 @@ func TestConsoleOnDevnet(t *testing.T) {
 	term.expect(`Network:   devnet`)
 	term.expect(`kaspad:    ` + regexp.QuoteMeta(kaspad.RPCAddress()) + `, version 0\.12\.23, `)
 	term.expect(`Pulses:    not configured`)
-	term.expect(`Sessions:  0 connections, 0 receivers waiting, 0 sessions bridged, 0 paired since start`)
+	term.expect(`Sessions:  0 connections, 0 receivers waiting, 0 senders waiting, 0 sessions bridged, 0 paired since start`)
 	term.expect(`Balance:   0 KAS \(0 spendable, 0 maturing\)\r\n> `)
 
 	term.typeLine("fundaddr")
@@ -256,7 +256,7 @@ func TestConsoleOnDevnet(t *testing.T) {
 	term.expect(`Addresses with spendable funds: 1\r\n> `)
 
 	term.typeLine("sessions")
-	term.expect(`Connections:        0\r\nReceivers waiting:  0\r\nSessions bridged:   0\r\nPaired since start: 0\r\n> `)
+	term.expect(`Connections:        0\r\nReceivers waiting:  0\r\nSenders waiting:    0 \(arrived before their receiver\)\r\nSessions bridged:   0\r\nPaired since start: 0\r\n> `)
 
 	term.typeLine("pulse")
 	term.expect(`Pulses are not configured on this node\.\r\n> `)

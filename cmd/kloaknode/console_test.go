@@ -206,7 +206,7 @@ func newTestConsole(t *testing.T, coins *fakeCoins, p pulser) (*console, *fakeCh
 	ch := &fakeChain{info: node.ServerInfo{Version: "0.12.23", Network: "kaspa-devnet", Synced: true, UTXOIndex: true, VirtualDAA: 4242}}
 	return &console{
 		network: address.Devnet, relayURL: "ws://127.0.0.1:8765/kpp", kaspadAddr: "127.0.0.1:16610",
-		chain: ch, funds: coins, relay: fakeRelay{Connections: 3, Pending: 1, Bridged: 1, Served: 7}, pulses: p,
+		chain: ch, funds: coins, relay: fakeRelay{Connections: 3, Pending: 1, Waiting: 1, Bridged: 1, Served: 7}, pulses: p,
 	}, ch
 }
 
@@ -222,10 +222,10 @@ func TestConsoleCommands(t *testing.T) {
 		"Network:   devnet\n",
 		"kaspad:    127.0.0.1:16610, version 0.12.23, synced, DAA score 4242\n",
 		"Pulses:    not configured\n",
-		"Sessions:  3 connections, 1 receivers waiting, 1 sessions bridged, 7 paired since start\n",
+		"Sessions:  3 connections, 1 receivers waiting, 1 senders waiting, 1 sessions bridged, 7 paired since start\n",
 		"Balance:   512.5 KAS (12.5 spendable, 500 maturing)\n",
 		"Spendable: 12.5 KAS\nMaturing:  500 KAS (mined coins not yet spendable)\nAddresses with spendable funds: 1\n",
-		"Connections:        3\nReceivers waiting:  1\nSessions bridged:   1\nPaired since start: 7\n",
+		"Connections:        3\nReceivers waiting:  1\nSenders waiting:    1 (arrived before their receiver)\nSessions bridged:   1\nPaired since start: 7\n",
 		"Pulses are not configured on this node.\n",
 		"Fund address: " + devAddress(t, 5).String() + "\n",
 		"> Unknown command. Type 'help'.\n",

@@ -72,7 +72,7 @@
 //	fundaddr                       a fresh change address of the node wallet, with a QR code:
 //	                               pulses spend only coins sent there, never relay fees
 //	pulse                          send a discovery pulse now
-//	sessions                       connections, receivers waiting, sessions bridged and served
+//	sessions                       connections, receivers and senders waiting, sessions bridged and served
 //	sweep ADDRESS [--reserve KAS]  send all but the reserve (default 2 KAS) to ADDRESS
 //	sweep --legacy ADDRESS         send every coin of the keys imported from a Python node
 //

@@ -297,7 +297,7 @@ func run(ctx context.Context, stdout, stderr io.Writer, log *slog.Logger, o runO
 	case <-sctx.Done():
 	}
 	st := srv.Stats()
-	log.Info("kloaknode: stopped", slog.Group("stats", "connections", st.Connections, "pending", st.Pending, "bridged", st.Bridged, "served", st.Served))
+	log.Info("kloaknode: stopped", slog.Group("stats", "connections", st.Connections, "pending", st.Pending, "waiting", st.Waiting, "bridged", st.Bridged, "served", st.Served))
 	return serveErr
 }
 
