@@ -4,9 +4,8 @@ import (
 	"bytes"
 	"testing"
 
-	secp256k1 "github.com/kaspanet/go-secp256k1"
-
 	"github.com/kloakprotocol/kloak/address"
+	"github.com/kloakprotocol/kloak/internal/secp"
 )
 
 // Key is a Schnorr private key made from a seed byte, and its pay-to-pubkey
@@ -21,13 +20,12 @@ type Key struct {
 func NewKey(t testing.TB, net address.Network, seed byte) Key {
 	t.Helper()
 	priv := bytes.Repeat([]byte{seed}, 32)
-	kp, err := secp256k1.DeserializeSchnorrPrivateKeyFromSlice(priv)
+	k, err := secp.NewSchnorrKey(priv) // libsecp256k1, or pure Go without cgo
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A key that deserialized has a public key, and it serializes.
-	pub, _ := kp.SchnorrPublicKey()
-	ser, _ := pub.Serialize()
+	ser := k.PublicKey()
+	k.Zero()
 	a, err := address.New(net, address.PubKey, ser[:])
 	if err != nil {
 		t.Fatal(err)
