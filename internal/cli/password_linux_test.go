@@ -99,7 +99,12 @@ func (c *console) typeWhenAsked(asked prompts, lines ...string) (string, error) 
 		if _, err := c.ptmx.Write([]byte(line + "\r")); err != nil {
 			return all.String(), err
 		}
-		all.WriteString(<-asked)
+		select {
+		case s := <-asked:
+			all.WriteString(s)
+		case <-time.After(5 * time.Second):
+			return all.String(), errors.New("no end of line after the typed line")
+		}
 	}
 	return all.String(), nil
 }
@@ -142,11 +147,32 @@ func TestPromptOnTerminal(t *testing.T) {
 				p, err := c.typeWhenAsked(asked, tc.typed...)
 				typed <- typing{p, err}
 			}()
-			got, err := tc.prompt.read(context.Background(), int(c.tty.Fd()), asked)
+			// The prompt reads in its own goroutine: if typing fails, it
+			// would wait for a line forever; ending ctx lets it go.
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			type reading struct {
+				got []byte
+				err error
+			}
+			read := make(chan reading, 1)
+			go func() {
+				got, err := tc.prompt.read(ctx, int(c.tty.Fd()), asked)
+				read <- reading{got, err}
+			}()
 			done := <-typed
 			if done.err != nil {
-				t.Fatal(done.err)
+				cancel()
+				c.ptmx.Write([]byte("\r")) // term.ReadPassword still waits for a line
+				t.Fatalf("typing: %v; the terminal showed %q", done.err, c.shown())
 			}
+			var r reading
+			select {
+			case r = <-read:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the prompt did not return after the last line")
+			}
+			got, err := r.got, r.err
 			if !errors.Is(err, tc.wantErr) || string(got) != tc.want {
 				t.Fatalf("got %q, %v; want %q, %v", got, err, tc.want, tc.wantErr)
 			}
