@@ -170,3 +170,40 @@ func TestRelayBusyHostile(t *testing.T) {
 		t.Errorf("HTTP 403: %v, want ErrRelay naming the status, not busy", err)
 	}
 }
+
+// TestSenderWaitsForRelayHold: a relay may hold a sender that came before
+// its receiver for up to kpp.MaxSenderHold before it answers; a sender
+// whose Timeouts.Step is shorter still waits for the answer (here the
+// relay's notice after 3 s) instead of timing out.
+func TestSenderWaitsForRelayHold(t *testing.T) {
+	const hold = 3 * time.Second
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		ctx := r.Context()
+		if _, _, err := c.Read(ctx); err != nil { // the handshake
+			return
+		}
+		time.Sleep(hold)
+		notice := kpp.RelayError{Code: kpp.ErrTextNoReceiver}
+		c.Write(ctx, websocket.MessageText, notice.Marshal())
+		c.Close(websocket.StatusNormalClosure, "")
+	}))
+	defer ts.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cfg := kpp.SenderConfig{Network: address.Devnet, Wallet: untouchable{t}, Chain: untouchable{t},
+		Timeouts: kpp.Timeouts{Step: time.Second, PairRetry: -1}}
+	began := time.Now()
+	_, err := kpp.SenderPrepare(ctx, busyURI(t, "ws"+strings.TrimPrefix(ts.URL, "http")+"/kpp"), cfg)
+	var re *kpp.RelayError
+	if !errors.As(err, &re) || re.Code != kpp.ErrTextNoReceiver {
+		t.Fatalf("SenderPrepare: %v, want the relay's notice", err)
+	}
+	if took := time.Since(began); took < hold {
+		t.Errorf("answered after %s, before the relay's hold of %s", took, hold)
+	}
+}

@@ -69,6 +69,14 @@ func busyError(u string, resp *http.Response) *BusyError {
 	return e
 }
 
+// MaxSenderHold is the longest a relay may hold a sender that arrived
+// before its receiver's offer, waiting for the receiver, before it answers
+// (the pairing, or the "No matching receiver waiting" notice): a Python
+// sender waits 15 s for its first message. A kpp sender waits that long
+// plus 5 s whatever its Timeouts.Step; package relay refuses a longer
+// Config.SenderWait.
+const MaxSenderHold = 15 * time.Second
+
 // maxFrame bounds every frame a wallet reads: an envelope, or the relay's
 // plaintext messages.
 const maxFrame = MaxEnvelope + 1024

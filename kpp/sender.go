@@ -130,7 +130,9 @@ func (p *SenderProposal) pair(ctx context.Context) ([]byte, error) {
 			c.close()
 			return nil, err
 		}
-		sctx, cancel := context.WithTimeout(ctx, p.cfg.Timeouts.Step)
+		// A relay may hold a sender that came before its receiver's offer
+		// for up to MaxSenderHold before it answers.
+		sctx, cancel := context.WithTimeout(ctx, max(p.cfg.Timeouts.Step, MaxSenderHold+5*time.Second))
 		first, err := c.readPlain(sctx)
 		cancel()
 		if err == nil {

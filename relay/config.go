@@ -66,7 +66,9 @@ type Config struct {
 	// if it had just arrived, so a wallet that retries on that notice (a
 	// Python sender; kpp's sender, Timeouts.PairRetry) works as with the
 	// original. Zero means the default, 10 s; negative means that a sender
-	// is never held but refused at once, as the original does.
+	// is never held but refused at once, as the original does. At most
+	// kpp.MaxSenderHold (15 s: a Python sender waits that long for its
+	// first message); New refuses more.
 	SenderWait time.Duration
 
 	// MaxWaitingSenders caps the senders held at once (SenderWait); a

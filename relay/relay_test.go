@@ -11,6 +11,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/kloakprotocol/kloak/address"
 	"github.com/kloakprotocol/kloak/kpp"
 	"github.com/kloakprotocol/kloak/relay"
 )
@@ -18,6 +19,14 @@ import (
 func TestNewNeedsFeeAddresses(t *testing.T) {
 	if _, err := relay.New(relay.Config{}); !errors.Is(err, relay.ErrNoFeeAddresses) {
 		t.Fatalf("New without FeeAddresses: %v, want ErrNoFeeAddresses", err)
+	}
+	fee := relay.FeeAddressFunc(func(context.Context) (address.Address, error) { return address.Address{}, nil })
+	if _, err := relay.New(relay.Config{FeeAddresses: fee, SenderWait: 16 * time.Second}); err == nil ||
+		!strings.Contains(err.Error(), "SenderWait 16s is over kpp.MaxSenderHold (15s)") {
+		t.Fatalf("New with SenderWait 16 s: %v", err)
+	}
+	if _, err := relay.New(relay.Config{FeeAddresses: fee, SenderWait: kpp.MaxSenderHold}); err != nil {
+		t.Fatalf("New with SenderWait = kpp.MaxSenderHold: %v", err)
 	}
 }
 

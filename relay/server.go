@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/kloakprotocol/kloak/kpp"
 )
 
 // Server is a blind KPP relay: an http.Handler for the WebSocket endpoint
@@ -53,6 +55,9 @@ type Server struct {
 func New(cfg Config) (*Server, error) {
 	if cfg.FeeAddresses == nil {
 		return nil, ErrNoFeeAddresses
+	}
+	if cfg.SenderWait > kpp.MaxSenderHold {
+		return nil, fmt.Errorf("relay: SenderWait %s is over kpp.MaxSenderHold (%s): senders would give up before the relay answers", cfg.SenderWait, kpp.MaxSenderHold)
 	}
 	cfg = cfg.withDefaults()
 	stopping := make(chan struct{})
