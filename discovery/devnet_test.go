@@ -386,10 +386,11 @@ func TestPulserNeverSpendsReceived(t *testing.T) {
 	}
 	e.pay(recv[0])
 	e.mine(1)
-	received, err := funds.UTXOs(e.ctx)
-	if err != nil || len(received) != 1 {
-		t.Fatalf("node wallet UTXOs: %v, %v; want the one received", received, err)
-	}
+	var received []txbuild.UTXO
+	e.until(10*time.Second, "the received coin in the UTXO index", func() bool {
+		received, err = funds.UTXOs(e.ctx)
+		return err == nil && len(received) == 1
+	})
 
 	p := newTestPulser(t, e, "wss://relay.example.com/kpp", funds, &logRecorder{})
 	if _, err := p.PulseNow(e.ctx); !errors.Is(err, wallet.ErrNoFunds) || !strings.Contains(err.Error(), "on its change chain") {
@@ -402,6 +403,10 @@ func TestPulserNeverSpendsReceived(t *testing.T) {
 	}
 	e.pay(change)
 	e.mine(1)
+	e.until(10*time.Second, "the change coin in the UTXO index", func() bool {
+		_, err := funds.SelectChangeUTXO(e.ctx, PulseInputMin)
+		return err == nil
+	})
 	id, err := p.PulseNow(e.ctx)
 	if err != nil {
 		t.Fatal(err)
