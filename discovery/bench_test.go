@@ -21,8 +21,9 @@ import (
 
 // BenchmarkScan scans a devnet DAG of a few hundred blocks, mined by
 // kaspaminer (so with parallel, merged blocks), over a window that holds
-// them all, through a real gRPC client: the cost is one GetBlock per
-// block plus one chain request. Its blocks hold a coinbase each;
+// them all, through a real gRPC client, walking (one GetBlock per block
+// plus one chain request) and in batches (a few headers, one GetBlocks
+// per 181 blocks, one chain request). Its blocks hold a coinbase each;
 // BenchmarkScanFullBlocks scans blocks as full as mainnet's.
 func BenchmarkScan(b *testing.B) {
 	dev := devnet.Start(b, devnet.Options{BlocksPerSecond: 50})
@@ -162,24 +163,36 @@ func BenchmarkScanFullBlocks(b *testing.B) {
 	benchScan(b, ctx, c)
 }
 
-// benchScan scans the node's DAG over a window that holds it all, and
-// reports blocks/s, transactions a block, requests a block, and where the
-// scan's wall time goes: in the node's calls (the request, kaspad's
-// answer, gRPC and protobuf), in kloak's decoding of the answer (node's
-// conversion of each transaction, every hex field checked) and in the
-// walk and matching (the rest: queueing parents, reading payloads,
-// dropping unaccepted pulses).
+// benchScan scans the node's DAG over a window that holds it all, walking
+// and in batches, and reports blocks/s, transactions a block, requests a
+// block, and where the scan's wall time goes: in the node's calls (the
+// request, kaspad's answer, gRPC and protobuf), in kloak's decoding of the
+// answer (node's conversion of each transaction, every hex field checked)
+// and in the walk and matching (the rest: queueing parents, reading
+// payloads, dropping unaccepted pulses).
 func benchScan(b *testing.B, ctx context.Context, c *node.Client) {
+	b.Run("walk", func(b *testing.B) { benchScanChain(b, ctx, &timedChain{Chain: c}) })
+	b.Run("batches", func(b *testing.B) {
+		tc := &timedChain{Chain: c}
+		benchScanChain(b, ctx, timedBatchChain{tc, c})
+	})
+}
+
+func benchScanChain(b *testing.B, ctx context.Context, c interface{ timed() *timedChain }) {
 	began := time.Now()
 	opts := ScanOptions{Window: time.Hour, AllowLocalURLs: true, Now: func() time.Time { return began.Add(time.Minute) }}
 	var last ScanProgress
 	opts.Progress = func(p ScanProgress) { last = p }
-	tc := &timedChain{Chain: c}
+	tc := c.timed()
+	_, batches := c.(BatchChain)
 	b.ResetTimer()
 	blocks, requests := 0, 0
 	for b.Loop() {
-		if _, err := Scan(ctx, tc, opts); err != nil {
+		if _, err := Scan(ctx, c.(Chain), opts); err != nil {
 			b.Fatal(err)
+		}
+		if last.Batched != batches || last.Fallback != nil {
+			b.Fatalf("batches %v: %+v", batches, last)
 		}
 		blocks += last.Blocks
 		requests += last.Requests
@@ -212,14 +225,40 @@ func (t *timedChain) DAGInfo(ctx context.Context) (node.DAGInfo, error) {
 	return t.Chain.DAGInfo(ctx)
 }
 
+func (t *timedChain) timed() *timedChain { return t }
+
 func (t *timedChain) Block(ctx context.Context, hash txbuild.Hash, withTxs bool) (*node.Block, error) {
+	blks, err := t.timeBlocks(withTxs, func() ([]*node.Block, error) {
+		blk, err := t.Chain.Block(ctx, hash, withTxs)
+		return []*node.Block{blk}, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return blks[0], nil
+}
+
+// timeBlocks adds call's time to t.calls, and then, if the blocks came
+// with their transactions, times their decoding again (the replica).
+func (t *timedChain) timeBlocks(withTxs bool, call func() ([]*node.Block, error)) ([]*node.Block, error) {
 	began := time.Now()
-	blk, err := t.Chain.Block(ctx, hash, withTxs)
+	blks, err := call()
 	returned := time.Now()
 	t.calls += returned.Sub(began)
 	if err != nil || !withTxs {
-		return blk, err
+		return blks, err
 	}
+	defer func() { t.replica += time.Since(returned) }()
+	for _, blk := range blks {
+		if err := t.redecode(blk); err != nil {
+			return nil, err
+		}
+	}
+	return blks, nil
+}
+
+// redecode times node's conversion of blk's transactions, on a copy.
+func (t *timedChain) redecode(blk *node.Block) error {
 	rpc := make([]*appmessage.RPCTransaction, len(blk.Transactions))
 	for i, tx := range blk.Transactions {
 		rpc[i] = node.ToRPCTransaction(tx)
@@ -227,15 +266,24 @@ func (t *timedChain) Block(ctx context.Context, hash txbuild.Hash, withTxs bool)
 	decodeBegan := time.Now()
 	for _, r := range rpc {
 		if _, err := node.FromRPCTransaction(r); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	t.decode += time.Since(decodeBegan)
 	t.txs += len(blk.Transactions)
 	t.maxTxs = max(t.maxTxs, len(blk.Transactions))
 	t.withTxs++
-	t.replica += time.Since(returned)
-	return blk, nil
+	return nil
+}
+
+// timedBatchChain is a timedChain that also times BlocksFrom.
+type timedBatchChain struct {
+	*timedChain
+	batches BatchChain
+}
+
+func (t timedBatchChain) BlocksFrom(ctx context.Context, low txbuild.Hash, withTxs bool) ([]*node.Block, error) {
+	return t.timeBlocks(withTxs, func() ([]*node.Block, error) { return t.batches.BlocksFrom(ctx, low, withTxs) })
 }
 
 func (t *timedChain) VirtualChainFromBlock(ctx context.Context, start txbuild.Hash, withAccepted bool) (node.VirtualChain, error) {

@@ -36,11 +36,12 @@
 // itself (a far-future claim always won), and tested a candidate with a
 // TCP connect, which any open port passes. Its node looked its own IP
 // address up at three third-party web services on every pulse and
-// announced ws://localhost:8765/kpp when they failed. Here: Scan walks
-// every block of a time window, chain and merged alike, ranks by the
-// block header's time, drops future-dated, malformed and unaccepted
-// pulses and local addresses; Select probes with a real KPP handshake;
-// the node announces only the URL its operator configures.
+// announced ws://localhost:8765/kpp when they failed. Here: Scan reads
+// every block of a time window (in batches where the node sends them),
+// chain and merged alike, ranks by the block header's time, drops
+// future-dated, malformed and unaccepted pulses and local addresses;
+// Select probes with a real KPP handshake; the node announces only the
+// URL its operator configures.
 //
 // # Threat model
 //

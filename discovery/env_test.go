@@ -21,6 +21,7 @@ import (
 // What the package promises to work with.
 var (
 	_ Chain       = (*node.Client)(nil)
+	_ BatchChain  = (*node.Client)(nil)
 	_ PulseChain  = (*node.Client)(nil)
 	_ PulseWallet = (*wallet.Funds)(nil)
 )

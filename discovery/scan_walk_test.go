@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"math/bits"
 	"slices"
 	"testing"
 	"time"
@@ -23,17 +24,52 @@ type fakeDAG struct {
 	accepted map[txbuild.Hash][]txbuild.Hash // chain block → transactions it accepted
 	tips     []txbuild.Hash
 	batch    int // chain blocks per VirtualChainFromBlock answer; 0: all
+	pruning  txbuild.Hash
+	pruned   map[txbuild.Hash]bool // blocks Block refuses to send
 
 	requests, blockRequests, withTxs, chainRequests int
 	asked                                           map[txbuild.Hash]bool
 	names                                           map[txbuild.Hash]string
+
+	// What the GetBlocks answers of batchDAG need: blocks in the order
+	// added (parents first), each one's index in it, its past as a
+	// bitset of indexes, and its level.
+	order []txbuild.Hash
+	index map[txbuild.Hash]int
+	past  []bitset
+	level map[txbuild.Hash]int
 }
 
 func newFakeDAG() *fakeDAG {
-	return &fakeDAG{blocks: map[txbuild.Hash]*node.Block{}, accepted: map[txbuild.Hash][]txbuild.Hash{}, asked: map[txbuild.Hash]bool{}, names: map[txbuild.Hash]string{}}
+	return &fakeDAG{blocks: map[txbuild.Hash]*node.Block{}, accepted: map[txbuild.Hash][]txbuild.Hash{}, asked: map[txbuild.Hash]bool{}, names: map[txbuild.Hash]string{},
+		index: map[txbuild.Hash]int{}, level: map[txbuild.Hash]int{}}
 }
 
 func fakeHash(name string) txbuild.Hash { return txbuild.Hash(sha256.Sum256([]byte(name))) }
+
+// bitset is a set of block indexes.
+type bitset []uint64
+
+func (b bitset) has(i int) bool { return i/64 < len(b) && b[i/64]&(1<<(i%64)) != 0 }
+func (b *bitset) set(i int) {
+	for len(*b) <= i/64 {
+		*b = append(*b, 0)
+	}
+	(*b)[i/64] |= 1 << (i % 64)
+}
+func (b *bitset) or(c bitset) {
+	for len(*b) < len(c) {
+		*b = append(*b, 0)
+	}
+	for i, w := range c {
+		(*b)[i] |= w
+	}
+}
+
+// fakeMaxLevel is the genesis's level in fake DAGs; a block's own level
+// is the leading zero bits of its hash (like a proof-of-work value's),
+// so level l holds about one block in 2^l.
+const fakeMaxLevel = 16
 
 func (f *fakeDAG) add(name string, t time.Time, chain bool, txs []*txbuild.Transaction, parents ...txbuild.Hash) txbuild.Hash {
 	h := fakeHash(name)
@@ -42,12 +78,54 @@ func (f *fakeDAG) add(name string, t time.Time, chain bool, txs []*txbuild.Trans
 	if chain {
 		f.chain = append(f.chain, h)
 	}
+	var past bitset
+	for _, p := range parents {
+		past.set(f.index[p])
+		past.or(f.past[f.index[p]])
+	}
+	f.index[h] = len(f.order)
+	f.order = append(f.order, h)
+	f.past = append(f.past, past)
+	f.level[h] = fakeMaxLevel
+	if len(parents) > 0 {
+		f.level[h] = min(fakeMaxLevel, bits.LeadingZeros16(uint16(h[0])<<8|uint16(h[1])))
+	}
+	f.blocks[h].ParentsByLevel = f.levelParents(parents)
 	return h
+}
+
+// levelParents are a header's parents by level as kaspad computes them:
+// at level l, the nearest ancestors of level l or more, none in the past
+// of another.
+func (f *fakeDAG) levelParents(parents []txbuild.Hash) [][]txbuild.Hash {
+	if len(parents) == 0 {
+		return nil
+	}
+	out := [][]txbuild.Hash{parents}
+	for l := 1; l <= fakeMaxLevel; l++ {
+		var cand []txbuild.Hash
+		for _, p := range parents {
+			if f.level[p] >= l {
+				cand = append(cand, p)
+			} else if lp := f.blocks[p].ParentsByLevel; len(lp) > l {
+				cand = append(cand, lp[l]...)
+			}
+		}
+		var keep []txbuild.Hash
+		for _, c := range cand {
+			dominated := slices.Contains(keep, c) || slices.ContainsFunc(cand, func(d txbuild.Hash) bool { return f.past[f.index[d]].has(f.index[c]) })
+			if !dominated {
+				keep = append(keep, c)
+			}
+		}
+		out = append(out, keep)
+	}
+	return out
 }
 
 func (f *fakeDAG) DAGInfo(context.Context) (node.DAGInfo, error) {
 	f.requests++
-	return node.DAGInfo{TipHashes: f.tips, VirtualParents: f.tips}, nil
+	return node.DAGInfo{TipHashes: f.tips, VirtualParents: f.tips, VirtualDAAScore: uint64(len(f.blocks)), PruningPoint: f.pruning}, nil
 }
 
 func (f *fakeDAG) Block(_ context.Context, h txbuild.Hash, withTxs bool) (*node.Block, error) {
@@ -55,8 +133,8 @@ func (f *fakeDAG) Block(_ context.Context, h txbuild.Hash, withTxs bool) (*node.
 	f.blockRequests++
 	f.asked[h] = true
 	b, ok := f.blocks[h]
-	if !ok {
-		return nil, fmt.Errorf("block %s not found", h)
+	if !ok || f.pruned[h] {
+		return nil, &node.NodeError{Request: "GetBlock", Message: fmt.Sprintf("block %s not found", h)}
 	}
 	c := *b
 	if withTxs {
@@ -103,15 +181,15 @@ func pulseJSON(url string, ts int64) string {
 	return fmt.Sprintf(`{"protocol": "kloak", "version": "1.0.0", "ws_url": %q, "timestamp": %d}`, url, ts)
 }
 
-// TestScanWalk walks a DAG of a chain block every 50 s over the last
-// 1,900 s, with merged side blocks, and checks every rule of Scan.
-func TestScanWalk(t *testing.T) {
-	now := time.Unix(1_760_000_000, 0)
+// walkDAG is a DAG of a chain block every 50 s over the 1,900 s before
+// now, with merged side blocks and pulses that test every rule of Scan;
+// p1 is a's newest pulse.
+func walkDAG(now time.Time) (f *fakeDAG, p1 *txbuild.Transaction) {
 	at := func(sec int) time.Time { return now.Add(time.Duration(sec) * time.Second) }
-	f := newFakeDAG()
+	f = newFakeDAG()
+	p1 = fakeTx(pulseJSON("wss://a.example/kpp", at(-100).Unix()))
 
 	var (
-		p1    = fakeTx(pulseJSON("wss://a.example/kpp", at(-100).Unix()))
 		p1dup = p1.Clone() // the same transaction, also in a later side block
 		p2    = fakeTx(pulseJSON("wss://b.example/kpp", at(-200).Unix()))
 		p3    = fakeTx(pulseJSON("wss://a.example/kpp", at(-900).Unix())) // older pulse of a
@@ -135,6 +213,7 @@ func TestScanWalk(t *testing.T) {
 	notAccepted := map[txbuild.Hash]bool{p7.ID(): true}
 
 	g := f.add("genesis", at(-5000), true, nil)
+	f.pruning = g
 	old := f.add("old", at(-2000), true, nil, g)
 	prev := old
 	var prevTxs []*txbuild.Transaction
@@ -184,6 +263,14 @@ func TestScanWalk(t *testing.T) {
 	f.accepted[chainAt[-550]] = append(f.accepted[chainAt[-550]], p10.ID())
 	tip := f.add("tipF", at(-40), false, []*txbuild.Transaction{p8}, chainAt[-100])
 	f.tips = []txbuild.Hash{prev, tip}
+	return f, p1
+}
+
+// TestScanWalk walks walkDAG and checks every rule of Scan.
+func TestScanWalk(t *testing.T) {
+	now := time.Unix(1_760_000_000, 0)
+	at := func(sec int) time.Time { return now.Add(time.Duration(sec) * time.Second) }
+	f, p1 := walkDAG(now)
 
 	var last ScanProgress
 	calls := 0

@@ -347,6 +347,10 @@ type Block struct {
 	Parents      []txbuild.Hash // direct parents (level 0)
 	IsChainBlock bool
 	Transactions []*txbuild.Transaction // nil unless asked for
+	// ParentsByLevel are the header's parents by block level: index 0 is
+	// Parents; level L lists the nearest ancestors whose proof of work
+	// is L levels better, so that they reach back about 2^L blocks.
+	ParentsByLevel [][]txbuild.Hash
 }
 
 // Block returns the block with the given hash.
@@ -358,27 +362,43 @@ func (c *Client) Block(ctx context.Context, hash txbuild.Hash, withTransactions 
 	if err := nodeErr("GetBlock", r.Error); err != nil {
 		return nil, err
 	}
-	if r.Block == nil || r.Block.Header == nil {
-		return nil, fmt.Errorf("%w: block %s without header", ErrProtocol, hash)
+	return fromRPCBlock(hash, r.Block)
+}
+
+// BlocksFrom returns a batch of the node's blocks that are not in the
+// past of low, low itself first (the node's GetBlocks). The node walks
+// its selected chain up from low (from low's nearest chain ancestor if
+// low is not on it) and adds each chain block's merge set whole, until
+// the next merge set would take the batch past the merge-set size limit
+// + 1 blocks (mainnet: 249 on rusty-kaspa, 181 on Go kaspad); the batch
+// then ends with the chain block it stopped at, the low of the next
+// batch. A batch that reaches the virtual selected parent ends with the
+// blocks in its anticone (the other tips and what only they reach), and
+// so holds every block not in low's past. Go kaspad may list low twice
+// (when it is also in that anticone). A low the node does not have
+// (unknown, or pruned) is a *NodeError.
+func (c *Client) BlocksFrom(ctx context.Context, low txbuild.Hash, withTransactions bool) ([]*Block, error) {
+	r, err := call[*appmessage.GetBlocksResponseMessage](ctx, c, "GetBlocks", appmessage.NewGetBlocksRequestMessage(low.String(), true, withTransactions))
+	if err != nil {
+		return nil, err
 	}
-	h := r.Block.Header
-	b := &Block{Hash: hash, Timestamp: h.Timestamp, DAAScore: h.DAAScore, BlueScore: h.BlueScore}
-	if len(h.Parents) > 0 && h.Parents[0] != nil {
-		if b.Parents, err = parseHashes("parent", h.Parents[0].ParentHashes); err != nil {
-			return nil, err
+	if err := nodeErr("GetBlocks", r.Error); err != nil {
+		return nil, err
+	}
+	if len(r.Blocks) != len(r.BlockHashes) {
+		return nil, fmt.Errorf("%w: GetBlocks: %d hashes, %d blocks", ErrProtocol, len(r.BlockHashes), len(r.Blocks))
+	}
+	hashes, err := parseHashes("GetBlocks block", r.BlockHashes)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Block, len(hashes))
+	for i, h := range hashes {
+		if out[i], err = fromRPCBlock(h, r.Blocks[i]); err != nil {
+			return nil, fmt.Errorf("GetBlocks: %w", err)
 		}
 	}
-	if r.Block.VerboseData != nil {
-		b.IsChainBlock = r.Block.VerboseData.IsChainBlock
-	}
-	for _, t := range r.Block.Transactions {
-		tx, err := FromRPCTransaction(t)
-		if err != nil {
-			return nil, fmt.Errorf("block %s: %w", hash, err)
-		}
-		b.Transactions = append(b.Transactions, tx)
-	}
-	return b, nil
+	return out, nil
 }
 
 // VirtualChain is the change of the node's selected chain since a block.

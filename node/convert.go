@@ -85,3 +85,40 @@ func FromRPCTransaction(r *appmessage.RPCTransaction) (*txbuild.Transaction, err
 	}
 	return tx, nil
 }
+
+// fromRPCBlock converts a block the node sent as hash, checking the
+// header, every parent hash and every transaction.
+func fromRPCBlock(hash txbuild.Hash, r *appmessage.RPCBlock) (*Block, error) {
+	if r == nil || r.Header == nil {
+		return nil, fmt.Errorf("%w: block %s without header", ErrProtocol, hash)
+	}
+	if r.VerboseData != nil && r.VerboseData.Hash != "" && r.VerboseData.Hash != hash.String() {
+		return nil, fmt.Errorf("%w: block %s sent as %s", ErrProtocol, r.VerboseData.Hash, hash)
+	}
+	h := r.Header
+	b := &Block{Hash: hash, Timestamp: h.Timestamp, DAAScore: h.DAAScore, BlueScore: h.BlueScore}
+	for l, lp := range h.Parents {
+		if lp == nil {
+			return nil, fmt.Errorf("%w: block %s: no parents at level %d", ErrProtocol, hash, l)
+		}
+		ps, err := parseHashes("parent", lp.ParentHashes)
+		if err != nil {
+			return nil, fmt.Errorf("block %s: %w", hash, err)
+		}
+		b.ParentsByLevel = append(b.ParentsByLevel, ps)
+	}
+	if len(b.ParentsByLevel) > 0 {
+		b.Parents = b.ParentsByLevel[0]
+	}
+	if r.VerboseData != nil {
+		b.IsChainBlock = r.VerboseData.IsChainBlock
+	}
+	for _, t := range r.Transactions {
+		tx, err := FromRPCTransaction(t)
+		if err != nil {
+			return nil, fmt.Errorf("block %s: %w", hash, err)
+		}
+		b.Transactions = append(b.Transactions, tx)
+	}
+	return b, nil
+}

@@ -3,6 +3,7 @@ package node_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -172,6 +173,34 @@ func TestFirstRealTransaction(t *testing.T) {
 		t.Fatalf("accepting block %+v", blk)
 	}
 	t.Logf("paid %s with fee %d sompi; accepted by chain block %s", amount.Sompi(amt), fee, acceptedIn)
+
+	// GetBlocks from the accepting block's chain parent: that block
+	// first, then blocks not in its past, each as Block has it.
+	low := chain.Added[slices.Index(chain.Added, acceptedIn)-1]
+	batch, err := c.BlocksFrom(ctx, low, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(batch) < 2 || batch[0].Hash != low {
+		t.Fatalf("batch from %s: %d blocks", low, len(batch))
+	}
+	i := slices.IndexFunc(batch, func(b *node.Block) bool { return b.Hash == acceptedIn })
+	if i < 0 {
+		t.Fatalf("the batch from %s lacks its chain child %s", low, acceptedIn)
+	}
+	if !reflect.DeepEqual(batch[i], blk) || len(blk.ParentsByLevel) == 0 || !slices.Equal(blk.ParentsByLevel[0], blk.Parents) {
+		t.Fatalf("in the batch %+v, alone %+v", batch[i], blk)
+	}
+	headers, err := c.BlocksFrom(ctx, low, false)
+	if err != nil || len(headers) != len(batch) || headers[i].Transactions != nil {
+		t.Fatalf("headers only: %d blocks, %v", len(headers), err)
+	}
+	var ne *node.NodeError
+	_, err = c.BlocksFrom(ctx, txbuild.Hash{1}, false)
+	if !errors.As(err, &ne) {
+		t.Fatalf("from an unknown block: %v", err)
+	}
+	t.Logf("%d blocks from %s; from an unknown block: %v", len(batch), low, err)
 }
 
 func settledBalance(t *testing.T, ctx context.Context, c *node.Client, n *devnet.Node, k, miner testkit.Key) amount.Sompi {

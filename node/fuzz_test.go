@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/kaspanet/kaspad/app/appmessage"
 
 	"github.com/kloakprotocol/kloak/amount"
+	"github.com/kloakprotocol/kloak/txbuild"
 )
 
 // The node's answers are decoded by gRPC into kaspad's appmessage types;
@@ -74,6 +76,43 @@ func FuzzFromRPCUTXO(f *testing.F) {
 		}
 		if u.Entry.Amount > amount.MaxSompi {
 			t.Fatalf("UTXO of %d sompi accepted", u.Entry.Amount)
+		}
+	})
+}
+
+// FuzzFromRPCBlock: the converter of GetBlock and GetBlocks answers, what
+// discovery's scan rests on. It never panics, fails only with
+// ErrProtocol, and keeps the header's parents level by level, level 0 as
+// Parents.
+func FuzzFromRPCBlock(f *testing.F) {
+	h := strings.Repeat("22", 32)
+	f.Add([]byte(`{"Header":{"Parents":[{"ParentHashes":["` + strings.Repeat("11", 32) + `","` + strings.Repeat("33", 32) + `"]},` +
+		`{"ParentHashes":["` + strings.Repeat("44", 32) + `"]}],"Timestamp":1760000000000,"DAAScore":7,"BlueScore":6},` +
+		`"Transactions":[{"SubnetworkID":"` + strings.Repeat("00", 20) + `","Payload":"7b7d"}],` +
+		`"VerboseData":{"Hash":"` + h + `","IsChainBlock":true}}`))
+	f.Add([]byte(`{"Header":{"Parents":[null]}}`))
+	f.Add([]byte(`{"Header":{},"VerboseData":{"Hash":"` + strings.Repeat("55", 32) + `"}}`))
+	hash, err := txbuild.ParseHash(h)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var r *appmessage.RPCBlock
+		if err := json.Unmarshal(b, &r); err != nil {
+			return
+		}
+		blk, err := fromRPCBlock(hash, r)
+		if err != nil {
+			if !errors.Is(err, ErrProtocol) {
+				t.Fatalf("error %v is not ErrProtocol", err)
+			}
+			return
+		}
+		if blk.Hash != hash || len(blk.ParentsByLevel) != len(r.Header.Parents) || len(r.Transactions) != len(blk.Transactions) {
+			t.Fatalf("block %+v from %+v", blk, r)
+		}
+		if len(blk.ParentsByLevel) > 0 && !slices.Equal(blk.Parents, blk.ParentsByLevel[0]) {
+			t.Fatalf("parents %v, level 0 %v", blk.Parents, blk.ParentsByLevel[0])
 		}
 	})
 }
