@@ -17,6 +17,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/kloakprotocol/kloak/address"
+	"github.com/kloakprotocol/kloak/internal/testkit"
 	"github.com/kloakprotocol/kloak/relay"
 )
 
@@ -28,32 +29,11 @@ func startRelay(t *testing.T) (string, func()) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := relay.New(relay.Config{
+	r := testkit.StartRelay(t, relay.Config{
 		FeeAddresses: relay.FeeAddressFunc(func(context.Context) (address.Address, error) { return fee, nil }),
 		Logger:       slog.New(slog.DiscardHandler),
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	stopped := false
-	stop := func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Error(err)
-		}
-	}
-	t.Cleanup(stop)
-	return "ws://" + ln.Addr().String() + relay.Path, stop
+	return r.URL, r.Stop
 }
 
 // serveHTTP serves h on a loopback port and returns its relay-shaped URL.

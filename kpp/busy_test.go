@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/kloakprotocol/kloak/address"
 	"github.com/kloakprotocol/kloak/amount"
+	"github.com/kloakprotocol/kloak/internal/testkit"
 	"github.com/kloakprotocol/kloak/kpp"
 	"github.com/kloakprotocol/kloak/relay"
 	"github.com/kloakprotocol/kloak/txbuild"
@@ -92,22 +92,13 @@ func TestRelayBusy(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			srv, err := relay.New(relay.Config{
+			r := testkit.StartRelay(t, relay.Config{
 				FeeAddresses:        relay.FeeAddressFunc(func(context.Context) (address.Address, error) { return fee, nil }),
 				MaxConnections:      tc.total,
 				MaxConnectionsPerIP: tc.perIP,
 				Logger:              slog.New(slog.DiscardHandler),
 			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			go srv.Serve(ln)
-			defer srv.Shutdown(context.Background())
-			url := "ws://" + ln.Addr().String() + relay.Path
+			srv, url := r.Server, r.URL
 
 			// One connection fills the limit.
 			held, _, err := websocket.Dial(ctx, url, nil)

@@ -2,7 +2,6 @@ package kpp_test
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -35,22 +34,8 @@ func newEnv(t *testing.T) *env {
 	e.ctx, e.dev = testkit.StartDevnet(t, 4*time.Minute, devnet.Options{})
 	e.client = testkit.Dial(t, e.ctx, e.dev.RPCAddress(), node.Options{})
 	e.nodeW = e.wallet("node")
-	srv, err := relay.New(relay.Config{FeeAddresses: relay.NewWalletFeeAddresses(e.nodeW, 16)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() {
-		sctx, c := context.WithTimeout(context.Background(), 5*time.Second)
-		defer c()
-		srv.Shutdown(sctx)
-	})
-	e.relay = srv
-	e.relayURL = "ws://" + ln.Addr().String() + "/kpp"
+	r := testkit.StartRelay(t, relay.Config{FeeAddresses: relay.NewWalletFeeAddresses(e.nodeW, 16)})
+	e.relay, e.relayURL = r.Server, r.URL
 	m := e.wallet("miner")
 	addrs, err := m.Funds(e.client, wallet.FundsOptions{}).FreshAddresses(e.ctx, 1)
 	if err != nil {
