@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
-	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/kloakprotocol/kloak/address"
 	"github.com/kloakprotocol/kloak/amount"
+	"github.com/kloakprotocol/kloak/internal/testkit"
 	"github.com/kloakprotocol/kloak/kpp"
 	"github.com/kloakprotocol/kloak/txbuild"
 	"github.com/kloakprotocol/kloak/wallet"
@@ -153,23 +153,7 @@ func (e *env) noLeaks(t *testing.T) {
 }
 
 func leakedGoroutines() []string {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-	var out []string
-	for _, g := range strings.Split(string(buf), "\n\n") {
-		if strings.Contains(g, "kloak/kpp.") || strings.Contains(g, "kloak/relay.(*conn)") ||
-			strings.Contains(g, "coder/websocket.") || strings.Contains(g, "kpp_test.(*mitm)") {
-			out = append(out, g)
-		}
-	}
-	return out
+	return testkit.GoroutinesWith("kloak/kpp.", "kloak/relay.(*conn)", "coder/websocket.", "kpp_test.(*mitm)")
 }
 
 // frame is one WebSocket message.

@@ -2,35 +2,19 @@ package relay_test
 
 import (
 	"context"
-	"runtime"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
 
+	"github.com/kloakprotocol/kloak/internal/testkit"
 	"github.com/kloakprotocol/kloak/relay"
 )
 
 // waitingGoroutines counts the goroutines waiting for a wallet's message
 // (not those closing a connection).
 func waitingGoroutines() int {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-	count := 0
-	for _, g := range strings.Split(string(buf), "\n\n") {
-		if strings.Contains(g, "kloak/relay.(*conn).relayLoop") {
-			count++
-		}
-	}
-	return count
+	return len(testkit.GoroutinesWith("kloak/relay.(*conn).relayLoop"))
 }
 
 func waitParked(t *testing.T) {
