@@ -1,40 +1,21 @@
 package kpp_test
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"log/slog"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/kloakprotocol/kloak/address"
 	"github.com/kloakprotocol/kloak/amount"
+	"github.com/kloakprotocol/kloak/internal/testkit"
 	"github.com/kloakprotocol/kloak/kpp"
 	"github.com/kloakprotocol/kloak/node"
 	"github.com/kloakprotocol/kloak/wallet"
 )
-
-// logSink collects every log record of a test, at Debug level.
-type logSink struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logSink) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logSink) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestNoSecretsInLogsOrErrors runs a payjoin that completes and three that
 // fail (the sender refuses the relay's fee, a thief's proposal is refused,
@@ -46,7 +27,7 @@ func (l *logSink) String() string {
 // wallet password, the hex of any private key of the wallets' addresses,
 // a session's E2EE key (base64url, base64, hex) or its full session id.
 func TestNoSecretsInLogsOrErrors(t *testing.T) {
-	var sink logSink
+	var sink testkit.SyncBuffer // every log record of the test, at Debug level
 	logger := slog.New(slog.NewTextHandler(&sink, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	prev := slog.Default()
 	slog.SetDefault(logger) // env's relay and node client log through it

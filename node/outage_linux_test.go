@@ -17,7 +17,7 @@ import (
 // told, and logs that it reconnected.
 func TestNodeUnresponsive(t *testing.T) {
 	ctx, n := testkit.StartDevnet(t, 2*time.Minute, devnet.Options{})
-	var logs syncBuffer
+	var logs testkit.SyncBuffer
 	opts := outageOptions(&logs)
 	c := testkit.Dial(t, ctx, n.RPCAddress(), opts)
 

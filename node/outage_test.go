@@ -1,13 +1,11 @@
 package node_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,24 +27,6 @@ import (
 //     127.0.0.1 (testkit.Proxy), which is stopped (its connections cut, connection
 //     refused) and started again on the same port: what a node restart or
 //     a network cut looks like to the Client.
-
-// syncBuffer is a log sink that tests can read while the Client writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // outageOptions keeps every wait of the Client short.
 func outageOptions(logs io.Writer) node.Options {
@@ -79,7 +59,7 @@ func unavailableWithin(t *testing.T, ctx context.Context, c *node.Client, limit 
 func TestNodeUnreachable(t *testing.T) {
 	ctx, n := testkit.StartDevnet(t, 2*time.Minute, devnet.Options{})
 	p := testkit.StartProxy(t, n.RPCAddress())
-	var logs syncBuffer
+	var logs testkit.SyncBuffer
 	opts := outageOptions(&logs)
 	c := testkit.Dial(t, ctx, p.Addr(), opts)
 

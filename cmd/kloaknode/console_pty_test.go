@@ -23,6 +23,7 @@ import (
 	"github.com/kloakprotocol/kloak/internal/cli"
 	"github.com/kloakprotocol/kloak/internal/cli/clitest"
 	"github.com/kloakprotocol/kloak/internal/devnet"
+	"github.com/kloakprotocol/kloak/internal/testkit"
 )
 
 // terminal is kloaknode run in a pseudo-terminal: its standard input and
@@ -35,25 +36,8 @@ type terminal struct {
 	mu     sync.Mutex
 	screen strings.Builder // everything the terminal showed
 	seen   int             // how much of screen expect has consumed
-	logs   lockedBuilder
+	logs   testkit.SyncBuffer
 	exited chan error
-}
-
-type lockedBuilder struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuilder) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuilder) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // startTerminal starts kloaknode with args and env (added to a clean
