@@ -34,7 +34,7 @@ func ExampleParsePayload() {
 	fmt.Println(err)
 	// Output:
 	// ws://1.2.3.4:8765/kpp 1700000000
-	// {Min:0.2 KAS Unit:0.1 KAS}
+	// {Min:0.2 KAS Unit:0.1 KAS Max:0 KAS}
 	// invalid pulse payload: ws_url: invalid relay URL: "ws://::1:8765/kpp": an IPv6 address must be in brackets, e.g. ws://[2001:db8::1]:8765/kpp
 }
 

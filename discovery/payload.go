@@ -31,8 +31,8 @@ const MaxPayloadSize = 1024
 //
 //	{"protocol": "kloak", "version": "1.0.0", "ws_url": "wss://relay.example/kpp", "timestamp": 1700000000}
 //
-// kloak nodes add the optional integer-sompi fields "fee_min" and
-// "fee_unit" (PROTOCOL.md §6); a Python node omits them, which means
+// kloak nodes add the optional integer-sompi fields "fee_min", "fee_unit"
+// and "fee_max" (PROTOCOL.md §6); a Python node omits them, which means
 // kpp.DefaultFeePolicy.
 type Payload struct {
 	Protocol  string        `json:"protocol"`
@@ -41,6 +41,7 @@ type Payload struct {
 	Timestamp int64         `json:"timestamp"` // unix seconds, as the node claims it
 	FeeMin    *amount.Sompi `json:"fee_min,omitempty"`
 	FeeUnit   *amount.Sompi `json:"fee_unit,omitempty"`
+	FeeMax    *amount.Sompi `json:"fee_max,omitempty"`
 }
 
 // NewPayload returns the payload announcing the relay at wsURL at time
@@ -57,11 +58,14 @@ func NewPayload(wsURL string, now time.Time, policy *kpp.FeePolicy) (Payload, er
 		return Payload{}, fmt.Errorf("%w: timestamp %d is not after 1970", ErrPayload, p.Timestamp)
 	}
 	if policy != nil {
-		if err := checkFeePolicy(policy.Min, policy.Unit); err != nil {
+		if err := checkFeePolicy(*policy); err != nil {
 			return Payload{}, err
 		}
-		fmin, unit := policy.Min, policy.Unit
+		fmin, unit, fmax := policy.Min, policy.Unit, policy.Max
 		p.FeeMin, p.FeeUnit = &fmin, &unit
+		if fmax != 0 {
+			p.FeeMax = &fmax
+		}
 	}
 	if n := len(p.Encode()); n > MaxPayloadSize {
 		return Payload{}, fmt.Errorf("%w: %d bytes, over the %d-byte limit (the URL is too long)", ErrPayload, n, MaxPayloadSize)
@@ -69,12 +73,9 @@ func NewPayload(wsURL string, now time.Time, policy *kpp.FeePolicy) (Payload, er
 	return p, nil
 }
 
-func checkFeePolicy(fmin, unit amount.Sompi) error {
-	switch {
-	case unit == 0:
-		return fmt.Errorf("%w: fee_unit is 0", ErrPayload)
-	case unit > amount.MaxSompi || fmin > amount.MaxSompi:
-		return fmt.Errorf("%w: fee_min %d or fee_unit %d sompi is above the maximum supply", ErrPayload, fmin, unit)
+func checkFeePolicy(p kpp.FeePolicy) error {
+	if err := p.Check(); err != nil {
+		return fmt.Errorf("%w: %w", ErrPayload, err)
 	}
 	return nil
 }
@@ -101,6 +102,10 @@ func (p Payload) Encode() []byte {
 	if p.FeeUnit != nil {
 		b.WriteString(`, "fee_unit": `)
 		b.WriteString(strconv.FormatUint(uint64(*p.FeeUnit), 10))
+	}
+	if p.FeeMax != nil {
+		b.WriteString(`, "fee_max": `)
+		b.WriteString(strconv.FormatUint(uint64(*p.FeeMax), 10))
 	}
 	b.WriteByte('}')
 	return b.Bytes()
@@ -153,7 +158,8 @@ func writePythonString(b *bytes.Buffer, s string) {
 // keys (matched case-sensitively, unlike encoding/json) "protocol" ==
 // "kloak", "version" 1.x ("1", "1.N" or "1.N.N"), "ws_url" a relay URL as
 // CheckRelayURL wants it, "timestamp" an integer > 0, and, if present,
-// "fee_min" and "fee_unit" integers in sompi (fee_unit > 0) or null.
+// "fee_min", "fee_unit" and "fee_max" integers in sompi (fee_unit > 0,
+// fee_max 0 or at least fee_min) or null.
 // Other keys are ignored, so that a later 1.x may add some. It accepts the
 // Python original's json.dumps form (spaces after the separators, no fee
 // fields). It never panics, whatever b holds.
@@ -213,7 +219,7 @@ func ParsePayload(b []byte) (Payload, error) {
 	for _, f := range []struct {
 		key string
 		dst **amount.Sompi
-	}{{"fee_min", &p.FeeMin}, {"fee_unit", &p.FeeUnit}} {
+	}{{"fee_min", &p.FeeMin}, {"fee_unit", &p.FeeUnit}, {"fee_max", &p.FeeMax}} {
 		raw, ok := fields[f.key]
 		if !ok {
 			continue
@@ -223,7 +229,7 @@ func ParsePayload(b []byte) (Payload, error) {
 		}
 	}
 	pol := p.FeePolicy()
-	if err := checkFeePolicy(pol.Min, pol.Unit); err != nil {
+	if err := checkFeePolicy(pol); err != nil {
 		return Payload{}, err
 	}
 	return p, nil
@@ -267,6 +273,9 @@ func (p Payload) FeePolicy() kpp.FeePolicy {
 	}
 	if p.FeeUnit != nil {
 		f.Unit = *p.FeeUnit
+	}
+	if p.FeeMax != nil {
+		f.Max = *p.FeeMax
 	}
 	return f
 }

@@ -541,13 +541,13 @@ type evilReceiver struct {
 }
 
 // evilReceiver leaves an offer for testPayment at the relay, as
-// ReceiverInitiate does, with w's largest UTXO and two fresh addresses;
+// ReceiverInitiate does, with the UTXO w contributes and two fresh addresses;
 // blob, if not nil, makes the frame that carries it (the honest offer,
 // sealed, otherwise).
 func (e *env) evilReceiver(t *testing.T, w *wallet.Wallet, blob func(k kpp.Key, o kpp.ReceiverOffer) frame) *evilReceiver {
 	t.Helper()
 	funds := e.funds(w)
-	u, err := funds.ContributeUTXO(e.ctx)
+	u, err := funds.ContributeUTXO(e.ctx, testPayment)
 	if err != nil {
 		t.Fatal(err)
 	}

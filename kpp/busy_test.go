@@ -24,9 +24,9 @@ import (
 // payjoin gets far enough to use them.
 type untouchable struct{ t *testing.T }
 
-func (u untouchable) SelectUTXO(context.Context, amount.Sompi) (txbuild.UTXO, error) {
-	u.t.Error("SelectUTXO called")
-	return txbuild.UTXO{}, errors.New("untouchable")
+func (u untouchable) SelectUTXOs(context.Context, amount.Sompi) ([]txbuild.UTXO, error) {
+	u.t.Error("SelectUTXOs called")
+	return nil, errors.New("untouchable")
 }
 
 func (u untouchable) ChangeAddress(context.Context) (address.Address, error) {

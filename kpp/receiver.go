@@ -33,8 +33,11 @@ type ReceiverChain interface {
 // ReceiverWallet is what a receiving wallet lends a payjoin. *wallet.Funds
 // satisfies it.
 type ReceiverWallet interface {
-	// ContributeUTXO picks one of the wallet's UTXOs to add to the payjoin.
-	ContributeUTXO(ctx context.Context) (txbuild.UTXO, error)
+	// ContributeUTXO picks one of the wallet's UTXOs to add to a payjoin
+	// paying it payment (txbuild.ReceiverCoin: a coin like one a sender of
+	// that payment would spend, so that either input reads as the
+	// sender's).
+	ContributeUTXO(ctx context.Context, payment amount.Sompi) (txbuild.UTXO, error)
 	// FreshAddresses returns n addresses the wallet never handed out.
 	FreshAddresses(ctx context.Context, n int) ([]address.Address, error)
 	// SignInput signs input i of tx, which spends utxos[i], a UTXO of the
@@ -167,7 +170,7 @@ func ReceiverInitiate(ctx context.Context, cfg ReceiverConfig) (*Receiver, error
 	} else if _, err := io.ReadFull(random, key[:]); err != nil {
 		return nil, err
 	}
-	utxo, err := cfg.Wallet.ContributeUTXO(ctx)
+	utxo, err := cfg.Wallet.ContributeUTXO(ctx, cfg.Amount)
 	if err != nil {
 		return nil, fmt.Errorf("kpp: pick a UTXO to contribute: %w", err)
 	}

@@ -26,8 +26,11 @@ type SenderChain interface {
 // SenderWallet is what a paying wallet lends a payjoin. *wallet.Funds
 // satisfies it.
 type SenderWallet interface {
-	// SelectUTXO picks one of the wallet's UTXOs holding at least min.
-	SelectUTXO(ctx context.Context, min amount.Sompi) (txbuild.UTXO, error)
+	// SelectUTXOs returns the coins the payjoin may spend, each holding at
+	// least min: up to txbuild.MaxSenderCoins of them, smallest first
+	// (txbuild.SenderCoins). The builder spends the one that leaves an
+	// observer least sure of the payment (PRIVACY.md).
+	SelectUTXOs(ctx context.Context, min amount.Sompi) ([]txbuild.UTXO, error)
 	// ChangeAddress returns a fresh change address.
 	ChangeAddress(ctx context.Context) (address.Address, error)
 	// SignInput signs input i of tx, which spends utxos[i], a UTXO of the
@@ -44,8 +47,9 @@ type SenderConfig struct {
 	Policy *txbuild.Policy
 	// FeeRate is the network fee rate; zero asks Chain.FeeRate.
 	FeeRate txbuild.FeeRate
-	// MaxNodeFee caps the fee the relay node may ask; zero means twice
-	// what DefaultFeePolicy asks for the payment.
+	// MaxNodeFee caps the fee the relay node may ask (its fee_max, where
+	// it announces one); zero means twice what DefaultFeePolicy asks for
+	// the payment.
 	MaxNodeFee amount.Sompi
 	// ChangeReserve is how much more than payment and node fee the
 	// sender's UTXO must hold, to cover the network fee and leave a change
@@ -94,7 +98,7 @@ func SenderPrepare(ctx context.Context, uri string, cfg SenderConfig) (*SenderPr
 		cfg.Policy = &p
 	}
 	if cfg.ChangeReserve == 0 {
-		cfg.ChangeReserve = amount.SompiPerKAS / 2
+		cfg.ChangeReserve = txbuild.DefaultChangeReserve
 	}
 	cfg.Timeouts = cfg.Timeouts.withDefaults()
 	req, err := ParsePaymentRequest(uri, cfg.Network)
@@ -164,7 +168,8 @@ func (p *SenderProposal) prepare(ctx context.Context, first []byte) error {
 	if p.feeAddr, err = address.Decode(fa.Address, cfg.Network); err != nil {
 		return fmt.Errorf("kpp: the relay's fee address: %w", err)
 	}
-	if p.nodeFee, err = fa.Policy().Fee(req.Amount); err != nil {
+	policy := fa.Policy()
+	if p.nodeFee, err = policy.NodeFee(req.Amount, cfg.Random); err != nil {
 		return fmt.Errorf("%w: the relay's fee policy: %w", ErrUnexpectedMessage, err)
 	}
 	capFee := cfg.MaxNodeFee
@@ -175,8 +180,10 @@ func (p *SenderProposal) prepare(ctx context.Context, first []byte) error {
 		}
 		capFee = 2 * d
 	}
-	if p.nodeFee > capFee {
-		return fmt.Errorf("%w: %s for a payment of %s, cap %s", ErrNodeFeeTooHigh, p.nodeFee, req.Amount, capFee)
+	// With fee_max the builder may choose any fee up to it.
+	mostFee := max(p.nodeFee, policy.Max)
+	if mostFee > capFee {
+		return fmt.Errorf("%w: %s for a payment of %s, cap %s", ErrNodeFeeTooHigh, mostFee, req.Amount, capFee)
 	}
 	pt, err := p.c.readSealed(sctx)
 	if err != nil {
@@ -207,8 +214,11 @@ func (p *SenderProposal) prepare(ctx context.Context, first []byte) error {
 		}
 	}
 	p.rate = rate
-	need := req.Amount + p.nodeFee + cfg.ChangeReserve
-	own, err := cfg.Wallet.SelectUTXO(ctx, need)
+	need := req.Amount + mostFee + cfg.ChangeReserve
+	coins, err := cfg.Wallet.SelectUTXOs(ctx, need)
+	if err == nil && len(coins) == 0 {
+		err = errors.New("the wallet offered none")
+	}
 	if err != nil {
 		return fmt.Errorf("kpp: a UTXO of at least %s: %w", need, err)
 	}
@@ -217,16 +227,18 @@ func (p *SenderProposal) prepare(ctx context.Context, first []byte) error {
 		return fmt.Errorf("kpp: change address: %w", err)
 	}
 	p.pj, err = txbuild.Build2In4Out(txbuild.PayjoinParams{
-		Sender: own, SenderChange: change, Receiver: receiverUTXO,
+		Sender: coins[0], SenderAlternatives: coins[1:], SenderChange: change, Receiver: receiverUTXO,
 		ReceiverAddresses: [2]address.Address{offer.Address1, offer.Address2},
 		Payment:           req.Amount, NodeFee: p.nodeFee, NodeFeeAddress: p.feeAddr,
+		FeeRule: policy.Rule(), ChangeReserve: cfg.ChangeReserve,
 		Policy: *cfg.Policy, FeeRate: rate, Random: cfg.Random,
 	})
 	if err != nil {
 		p.c.fail(err)
 		return err
 	}
-	if err := p.c.sendSealed(ctx, SenderData{UTXO: own, ChangeAddress: change, Amount: req.Amount}.Marshal()); err != nil {
+	p.nodeFee = p.pj.NodeFee
+	if err := p.c.sendSealed(ctx, SenderData{UTXO: p.pj.Sender, ChangeAddress: change, Amount: req.Amount}.Marshal()); err != nil {
 		return err
 	}
 	msg := TransactionMessage{Tx: p.pj.Tx, YourInputIndex: p.pj.ReceiverInput, SenderInputIndex: p.pj.SenderInput}

@@ -2,14 +2,18 @@ package kpp
 
 import (
 	"bytes"
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/kloakprotocol/kloak/amount"
+	"github.com/kloakprotocol/kloak/analysis"
 )
 
 // The plaintext messages between a wallet and a relay node. Their shapes
@@ -109,19 +113,30 @@ func (e *RelayError) Marshal() []byte {
 	return b
 }
 
-// FeePolicy is a relay node's fee rule: the fee output F for a payment P is
+// FeePolicy is a relay node's fee rule. Without Max (a Python node, or a
+// kloak node configured so), the fee output F for a payment P is
 // ceil((P + Min) / Unit) × Unit − P, so the sender's debit P + F is a round
-// figure and F is at least Min. Defaults: Unit 0.1 KAS, Min 0.2 KAS.
+// figure and F is at least Min: the first rule, which ties F to P and lets
+// an observer read P (PRIVACY.md). With Max, the sender draws F uniformly
+// from [Min, Max], whatever P is. Defaults: Unit 0.1 KAS, Min 0.2 KAS, no
+// Max; kloak nodes announce DefaultNodeFeePolicy.
 type FeePolicy struct {
 	Min  amount.Sompi
 	Unit amount.Sompi
+	Max  amount.Sompi
 }
 
 // DefaultFeePolicy is what a node that announces nothing (a Python node)
 // charges.
 var DefaultFeePolicy = FeePolicy{Min: 20_000_000, Unit: 10_000_000}
 
-// Fee returns the node fee for payment p.
+// DefaultNodeFeePolicy is what a kloak node announces unless configured
+// otherwise: F drawn from 0.2–0.3 KAS whatever the payment, the same mean
+// as DefaultFeePolicy's rule.
+var DefaultNodeFeePolicy = FeePolicy{Min: 20_000_000, Unit: 10_000_000, Max: 30_000_000}
+
+// Fee returns the node fee for payment p under the tied rule (Max is not
+// consulted; NodeFee draws the fee a sender pays).
 func (f FeePolicy) Fee(p amount.Sompi) (amount.Sompi, error) {
 	if f.Unit == 0 {
 		return 0, errors.New("fee policy: fee_unit is 0")
@@ -137,6 +152,51 @@ func (f FeePolicy) Fee(p amount.Sompi) (amount.Sompi, error) {
 	return rounded - p, nil
 }
 
+// Check reports a policy no sender can follow.
+func (f FeePolicy) Check() error {
+	switch {
+	case f.Unit == 0:
+		return errors.New("fee policy: fee_unit is 0")
+	case f.Min > amount.MaxSompi || f.Unit > amount.MaxSompi || f.Max > amount.MaxSompi:
+		return fmt.Errorf("fee policy: fee_min %d, fee_unit %d or fee_max %d sompi is above the maximum supply", f.Min, f.Unit, f.Max)
+	case f.Max != 0 && f.Max < f.Min:
+		return fmt.Errorf("fee policy: fee_max %d is under fee_min %d", f.Max, f.Min)
+	case f.Max != 0 && f.Min == 0:
+		return errors.New("fee policy: fee_max needs a fee_min above 0 (an output of 0 sompi is invalid)")
+	}
+	return nil
+}
+
+// NodeFee returns the fee a sender pays for payment p: Fee(p) without
+// Max, else an amount drawn uniformly from [Min, Max] with random (nil:
+// crypto/rand).
+func (f FeePolicy) NodeFee(p amount.Sompi, random io.Reader) (amount.Sompi, error) {
+	if err := f.Check(); err != nil {
+		return 0, err
+	}
+	if f.Max == 0 {
+		return f.Fee(p)
+	}
+	if random == nil {
+		random = rand.Reader
+	}
+	var b [8]byte
+	if _, err := io.ReadFull(random, b[:]); err != nil {
+		return 0, fmt.Errorf("fee policy: randomness: %w", err)
+	}
+	span := uint64(f.Max-f.Min) + 1
+	return f.Min + amount.Sompi(binary.LittleEndian.Uint64(b[:])%span), nil
+}
+
+// Rule is the policy as an observer who knows it reads a payjoin
+// (analysis.Rules' Fee).
+func (f FeePolicy) Rule() analysis.FeeRule {
+	if f.Max != 0 {
+		return analysis.FeeRule{Kind: analysis.FeeRange, Min: f.Min, Unit: f.Unit, Max: f.Max}
+	}
+	return analysis.FeeRule{Kind: analysis.FeeTied, Min: f.Min, Unit: f.Unit}
+}
+
 // FeeAddress is the relay's message to a sender: where the node fee goes,
 // and, from kloak nodes, the fee policy in integer sompi.
 type FeeAddress struct {
@@ -144,6 +204,9 @@ type FeeAddress struct {
 	Address string        `json:"address"`
 	FeeMin  *amount.Sompi `json:"fee_min,omitempty"`
 	FeeUnit *amount.Sompi `json:"fee_unit,omitempty"`
+	// FeeMax, from kloak nodes that free F from P: the sender draws F
+	// from [fee_min, fee_max].
+	FeeMax *amount.Sompi `json:"fee_max,omitempty"`
 }
 
 // MsgFeeAddress is the type of FeeAddress, named after the original's
@@ -152,7 +215,11 @@ const MsgFeeAddress = "dust_address"
 
 // NewFeeAddress returns the message announcing addr and policy p.
 func NewFeeAddress(addr string, p FeePolicy) FeeAddress {
-	return FeeAddress{Type: MsgFeeAddress, Address: addr, FeeMin: &p.Min, FeeUnit: &p.Unit}
+	m := FeeAddress{Type: MsgFeeAddress, Address: addr, FeeMin: &p.Min, FeeUnit: &p.Unit}
+	if p.Max != 0 {
+		m.FeeMax = &p.Max
+	}
+	return m
 }
 
 // Policy returns the announced policy, or DefaultFeePolicy where the
@@ -164,6 +231,9 @@ func (m FeeAddress) Policy() FeePolicy {
 	}
 	if m.FeeUnit != nil {
 		p.Unit = *m.FeeUnit
+	}
+	if m.FeeMax != nil {
+		p.Max = *m.FeeMax
 	}
 	return p
 }

@@ -537,7 +537,7 @@ func (a *abuse) honestSession(ctx context.Context, src *source, senderFirst bool
 // dust_address with a mainnet address and the default fee policy.
 func checkDustAddress(typ websocket.MessageType, data []byte) error {
 	var fa kpp.FeeAddress
-	if typ != websocket.MessageText || json.Unmarshal(data, &fa) != nil || fa.Type != kpp.MsgFeeAddress || fa.Policy() != kpp.DefaultFeePolicy {
+	if typ != websocket.MessageText || json.Unmarshal(data, &fa) != nil || fa.Type != kpp.MsgFeeAddress || fa.Policy() != kpp.DefaultNodeFeePolicy {
 		return fmt.Errorf("sender's first message %s %.200q, want dust_address", typ, data)
 	}
 	if _, err := address.Decode(fa.Address, address.Mainnet); err != nil {

@@ -38,8 +38,10 @@ type Config struct {
 	FeeAddresses FeeAddresses
 
 	// FeePolicy is announced to every sender in the dust_address message
-	// (fee_min, fee_unit in sompi). Zero means kpp.DefaultFeePolicy, the
-	// Python node's implicit policy.
+	// (fee_min, fee_unit and, if set, fee_max, in sompi). Zero means
+	// kpp.DefaultNodeFeePolicy: F drawn from 0.2–0.3 KAS, free of the
+	// payment (PRIVACY.md). A policy without Max is the Python node's
+	// rule, which ties F to the payment.
 	FeePolicy kpp.FeePolicy
 
 	// MaxMessageSize caps one WebSocket message in bytes, handshake
@@ -142,7 +144,7 @@ var ErrNoFeeAddresses = errors.New("relay: Config.FeeAddresses is required")
 
 func (c Config) withDefaults() Config {
 	if c.FeePolicy == (kpp.FeePolicy{}) {
-		c.FeePolicy = kpp.DefaultFeePolicy
+		c.FeePolicy = kpp.DefaultNodeFeePolicy
 	}
 	setDefault(&c.MaxMessageSize, DefaultMaxMessageSize)
 	setDefault(&c.HandshakeTimeout, DefaultHandshakeTimeout)

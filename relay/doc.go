@@ -25,13 +25,15 @@
 // notice, so a wallet that retries on it works as with the original. The
 // sender that names the same session id gets, in this order:
 //
-//	{"type":"dust_address","address":"kaspa:…","fee_min":20000000,"fee_unit":10000000}
+//	{"type":"dust_address","address":"kaspa:…","fee_min":20000000,"fee_unit":10000000,"fee_max":30000000}
 //	<the receiver's blob, verbatim, in the frame type it came in>
 //
 // and from then on every frame of either wallet goes to the other,
 // unmodified and of the same type, until one of them leaves; then both are
-// closed. fee_min and fee_unit (integer sompi, kpp.FeePolicy) are kloak's
-// additions; a Python wallet ignores them.
+// closed. fee_min, fee_unit and fee_max (integer sompi, kpp.FeePolicy)
+// are kloak's additions; a Python wallet ignores them. With fee_max a kloak
+// sender pays a node fee drawn from [fee_min, fee_max], whatever the
+// payment (Config.FeePolicy; PRIVACY.md).
 //
 // A refusal is a text frame {"error":..,"message":..} (kpp.RelayError)
 // followed by a close frame:

@@ -74,7 +74,7 @@ func Example() {
 		panic(err)
 	}
 	// Output:
-	// {"type":"dust_address","address":"kaspa:qptuunqxj5vlq9j4sdyfq0a7r3wgp697ymvym7cky3aaz7mfwtx47sraf8r5g","fee_min":20000000,"fee_unit":10000000}
+	// {"type":"dust_address","address":"kaspa:qptuunqxj5vlq9j4sdyfq0a7r3wgp697ymvym7cky3aaz7mfwtx47sraf8r5g","fee_min":20000000,"fee_unit":10000000,"fee_max":30000000}
 	// <base64 of the encrypted blob>
 	// {Connections:2 Pending:0 Waiting:0 Bridged:1 Served:1}
 }

@@ -42,7 +42,7 @@ func TestPairing(t *testing.T) {
 
 	send := dial(t, r.url)
 	send.handshake("sender", id)
-	send.expect(websocket.MessageText, `{"type":"dust_address","address":"`+feeAddress(1).String()+`","fee_min":20000000,"fee_unit":10000000}`)
+	send.expect(websocket.MessageText, `{"type":"dust_address","address":"`+feeAddress(1).String()+`","fee_min":20000000,"fee_unit":10000000,"fee_max":30000000}`)
 	send.expect(websocket.MessageText, "receiver-blob-base64==")
 	waitFor(t, "bridged", func() bool { s := r.Stats(); return s.Bridged == 1 && s.Pending == 0 && s.Served == 1 })
 
@@ -102,7 +102,7 @@ func TestBinaryFrames(t *testing.T) {
 	r.waitPending(t, 1)
 	send := dial(t, r.url)
 	send.send(websocket.MessageBinary, `{"role":"sender","session_id":"`+id+`"}`)
-	send.expect(websocket.MessageText, `{"type":"dust_address","address":"`+feeAddress(1).String()+`","fee_min":20000000,"fee_unit":10000000}`)
+	send.expect(websocket.MessageText, `{"type":"dust_address","address":"`+feeAddress(1).String()+`","fee_min":20000000,"fee_unit":10000000,"fee_max":30000000}`)
 	send.expect(websocket.MessageBinary, "\x00binary blob\x00")
 }
 
@@ -117,7 +117,7 @@ func TestQueuedBeforePairing(t *testing.T) {
 	time.Sleep(50 * time.Millisecond) // let the relay queue them
 	send := dial(t, r.url)
 	send.handshake("sender", id)
-	send.expect(websocket.MessageText, `{"type":"dust_address","address":"`+feeAddress(1).String()+`","fee_min":20000000,"fee_unit":10000000}`)
+	send.expect(websocket.MessageText, `{"type":"dust_address","address":"`+feeAddress(1).String()+`","fee_min":20000000,"fee_unit":10000000,"fee_max":30000000}`)
 	send.expect(websocket.MessageText, "blob")
 	send.expect(websocket.MessageText, "early 1")
 	send.expect(websocket.MessageBinary, "early 2")
@@ -155,7 +155,7 @@ func TestCollision(t *testing.T) {
 	// The first receiver is unaffected.
 	send := dial(t, r.url)
 	send.handshake("sender", id)
-	send.expect(websocket.MessageText, `{"type":"dust_address","address":"`+feeAddress(1).String()+`","fee_min":20000000,"fee_unit":10000000}`)
+	send.expect(websocket.MessageText, `{"type":"dust_address","address":"`+feeAddress(1).String()+`","fee_min":20000000,"fee_unit":10000000,"fee_max":30000000}`)
 	send.expect(websocket.MessageText, "first blob")
 	send.text("hi")
 	first.expect(websocket.MessageText, "hi")
@@ -408,7 +408,7 @@ func TestFeeAddressUnavailable(t *testing.T) {
 	}
 	send = dial(t, r.url)
 	send.handshake("sender", id)
-	send.expect(websocket.MessageText, `{"type":"dust_address","address":"`+feeAddress(1).String()+`","fee_min":20000000,"fee_unit":10000000}`)
+	send.expect(websocket.MessageText, `{"type":"dust_address","address":"`+feeAddress(1).String()+`","fee_min":20000000,"fee_unit":10000000,"fee_max":30000000}`)
 	send.expect(websocket.MessageText, "blob")
 	recv.text("ok")
 	send.expect(websocket.MessageText, "ok")

@@ -66,7 +66,7 @@ func TestPythonTranscript(t *testing.T) {
 		t.Fatalf("dust_address message %s", got)
 	}
 	// Exactly these bytes; fee_min and fee_unit are kloak's additions.
-	if want := `{"type":"dust_address","address":"` + feeAddress(1).String() + `","fee_min":20000000,"fee_unit":10000000}`; string(got) != want {
+	if want := `{"type":"dust_address","address":"` + feeAddress(1).String() + `","fee_min":20000000,"fee_unit":10000000,"fee_max":30000000}`; string(got) != want {
 		t.Fatalf("dust_address\n got %s\nwant %s", got, want)
 	}
 	// #5: the blob verbatim; the sender decrypts it.

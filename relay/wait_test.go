@@ -16,7 +16,7 @@ import (
 var noReceiverNotice = `{"error":"No matching receiver waiting","message":"` + kpp.ErrTextNoReceiverMsg + `"}`
 
 func dustAddress(i uint64) string {
-	return `{"type":"dust_address","address":"` + feeAddress(i).String() + `","fee_min":20000000,"fee_unit":10000000}`
+	return `{"type":"dust_address","address":"` + feeAddress(i).String() + `","fee_min":20000000,"fee_unit":10000000,"fee_max":30000000}`
 }
 
 func (r *testRelay) waitWaiting(t testing.TB, n int) {

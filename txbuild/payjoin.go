@@ -9,6 +9,7 @@ import (
 
 	"github.com/kloakprotocol/kloak/address"
 	"github.com/kloakprotocol/kloak/amount"
+	"github.com/kloakprotocol/kloak/analysis"
 )
 
 // Errors of the payjoin builder and checks. Test with errors.Is; the
@@ -21,6 +22,9 @@ var (
 	ErrNotPaidInFull      = errors.New("payjoin: the receiver's addresses are not paid exactly its UTXO plus the payment")
 	ErrBreaksRules        = errors.New("payjoin: transaction breaks the network's rules")
 	ErrProposalChanged    = errors.New("payjoin: transaction differs from the one proposed")
+	// ErrExposingSplit: a receiver output of exactly R or P would show
+	// anyone the receiver's coin and the payment.
+	ErrExposingSplit = errors.New("payjoin: a receiver output is exactly the receiver's UTXO or the payment")
 )
 
 // PayjoinParams describe a KPP payjoin from the sender's side.
@@ -35,30 +39,60 @@ type PayjoinParams struct {
 	NodeFeeAddress    address.Address // the relay node's fee address
 	Policy            Policy          // the network's rules
 	FeeRate           FeeRate         // the network fee rate to pay at least
-	// Random supplies the input order, the output order and the receiver
-	// split. Nil means crypto/rand; tests inject a deterministic reader.
+	// SenderAlternatives are other coins of the sender's that the builder
+	// may spend instead of Sender, for privacy (SenderCoins picks them);
+	// it weighs Sender and up to MaxSenderCoins−1 of these, each holding
+	// at least P + F + ChangeReserve. Payjoin.Sender says which it spent.
+	SenderAlternatives []UTXO
+	// FeeRule is how NodeFee was set, as an observer knows it (the node's
+	// announced policy); the zero value is the rule of a node that
+	// announces nothing (kpp.DefaultFeePolicy).
+	FeeRule analysis.FeeRule
+	// ChangeReserve is what the sender's coin holds beyond P + F (zero:
+	// DefaultChangeReserve, kpp's sender's).
+	ChangeReserve amount.Sompi
+	// Random supplies the input order, the output order, the receiver
+	// split and the choice among the candidates. Nil means crypto/rand;
+	// tests inject a deterministic reader.
 	Random io.Reader
 }
 
 // Payjoin is a built, unsigned KPP transaction.
 type Payjoin struct {
-	Tx            *Transaction
+	Tx *Transaction
+	// Sender is the sender's coin the payjoin spends: Sender or one of
+	// the SenderAlternatives of its PayjoinParams.
+	Sender        UTXO
 	UTXOs         []UTXOEntry // one per input, in input order
 	SenderInput   int
 	ReceiverInput int
-	NetworkFee    amount.Sompi
-	Masses        Masses
+	// NodeFee is the node fee output F: PayjoinParams.NodeFee, or, where
+	// the node's fee rule is a range (FeeRule), the amount in that range
+	// the builder chose.
+	NodeFee    amount.Sompi
+	NetworkFee amount.Sompi
+	Masses     Masses
 }
 
 // Build2In4Out builds the KPP payjoin: two inputs in random order (the
 // sender's and the receiver's), and four outputs in random order: the
-// receiver's two addresses, which share R + P with a split drawn uniformly
-// from 30–70 % (narrowed where needed so that storage mass stays within the
-// budget), the node fee F, and the sender's change S − P − F − network fee.
-// The network fee is the least that meets p.Policy at p.FeeRate, computed
-// from the real masses of the signed transaction. It refuses, with the
-// numbers and what would fix it, a transaction whose storage mass breaks the
-// budget or that the sender's UTXO cannot pay for.
+// receiver's two addresses, which share R + P, the node fee F, and the
+// sender's change S − P − F − network fee. The network fee is the least
+// that meets p.Policy at p.FeeRate, computed from the real masses of the
+// signed transaction.
+//
+// The split of R + P and, among p.Sender and p.SenderAlternatives, the coin
+// the sender spends are chosen for privacy (private.go): the builder tries
+// random splits and splits aimed so that another reading of the
+// transaction names a decoy payment as round and as likely as P, scores
+// each with the analyst of package analysis under the rules an observer
+// knows (p.Rules), and keeps the one that leaves the observer least sure of
+// P. Every receiver output lies within SplitMin–SplitMax per mille of
+// R + P, none is exactly R or P, and the storage mass stays within the
+// budget. Where no such transaction fits, it falls back to a split around
+// the middle, narrowed until the storage mass fits, and refuses, with the
+// numbers and what would fix it, a transaction whose storage mass breaks
+// the budget or that the sender's UTXO cannot pay for.
 func Build2In4Out(p PayjoinParams) (*Payjoin, error) {
 	if err := p.check(); err != nil {
 		return nil, err
@@ -71,12 +105,18 @@ func Build2In4Out(p PayjoinParams) (*Payjoin, error) {
 	if err != nil {
 		return nil, err
 	}
-	splitDraw, err := randUint64(random)
+	best, err := p.private(random)
 	if err != nil {
 		return nil, err
 	}
-	inputs := []UTXO{p.Sender, p.Receiver}
-	pj := &Payjoin{SenderInput: 0, ReceiverInput: 1}
+	if best == nil {
+		if best, err = p.fallback(random); err != nil {
+			return nil, err
+		}
+	}
+	pj := &Payjoin{SenderInput: 0, ReceiverInput: 1, NodeFee: best.nodeFee, NetworkFee: best.fee, Masses: best.masses}
+	sender := best.coin
+	inputs := []UTXO{sender, p.Receiver}
 	if senderFirst&1 == 1 {
 		inputs[0], inputs[1] = inputs[1], inputs[0]
 		pj.SenderInput, pj.ReceiverInput = 1, 0
@@ -88,50 +128,8 @@ func Build2In4Out(p PayjoinParams) (*Payjoin, error) {
 		tx.Inputs = append(tx.Inputs, Input{PreviousOutpoint: u.Outpoint, SigOpCount: 1, SignatureScript: make([]byte, 66)})
 		pj.UTXOs = append(pj.UTXOs, u.Entry)
 	}
-	total := p.Receiver.Entry.Amount + p.Payment // checked in p.check
-	outs := []Output{
-		{ScriptPublicKey: p.ReceiverAddresses[0].ScriptPublicKey()},
-		{ScriptPublicKey: p.ReceiverAddresses[1].ScriptPublicKey()},
-		{Amount: p.NodeFee, ScriptPublicKey: p.NodeFeeAddress.ScriptPublicKey()},
-		{ScriptPublicKey: p.SenderChange.ScriptPublicKey()},
-	}
-	tx.Outputs = outs
-	budget := p.Policy.MassBudget
-	if budget == 0 {
-		budget = BlockStorageMassLimit
-	}
-	fixed := p.Payment + p.NodeFee
-	var fee amount.Sompi
-	for range 16 {
-		if uint64(p.Sender.Entry.Amount) <= uint64(fixed)+uint64(fee) {
-			return nil, fmt.Errorf("%w: UTXO of %s < payment %s + node fee %s + network fee %s + change: use a UTXO of at least %s",
-				ErrInsufficientFunds, p.Sender.Entry.Amount, p.Payment, p.NodeFee, fee, fixed+fee+amount.SompiPerKAS/10)
-		}
-		change := p.Sender.Entry.Amount - fixed - fee
-		tx.Outputs[3].Amount = change
-		lo, hi, err := receiverSplitRange(total, pj, tx, budget)
-		if err != nil {
-			return nil, err
-		}
-		r1 := lo + amount.Sompi(splitDraw%uint64(hi-lo+1))
-		tx.Outputs[0].Amount, tx.Outputs[1].Amount = r1, total-r1
-		m, err := CalcMasses(tx, pj.UTXOs)
-		if err != nil {
-			return nil, err
-		}
-		need := amount.Sompi(p.Policy.RequiredFee(tx, m, p.FeeRate))
-		if need <= fee {
-			pj.NetworkFee, pj.Masses = fee, m
-			break
-		}
-		fee = need
-	}
-	if pj.NetworkFee == 0 {
-		return nil, fmt.Errorf("%w: the network fee did not settle", ErrBadPayjoin)
-	}
-	if err := checkBudget(pj.Masses, budget, tx); err != nil {
-		return nil, err
-	}
+	tx.Outputs = best.outputs(p)
+	pj.Sender = sender
 	// Shuffle the outputs (Fisher–Yates).
 	for i := len(tx.Outputs) - 1; i > 0; i-- {
 		r, err := randUint64(random)
@@ -149,6 +147,59 @@ func Build2In4Out(p PayjoinParams) (*Payjoin, error) {
 	}
 	pj.Tx = tx
 	return pj, nil
+}
+
+// fallback is the first builder's construction, for a payjoin no private
+// candidate fits: p.Sender, a split drawn in SplitMin–SplitMax per mille
+// and narrowed around the middle until the storage mass fits the budget.
+// Its refusals are the errors a caller sees.
+func (p PayjoinParams) fallback(random io.Reader) (*candidate, error) {
+	splitDraw, err := randUint64(random)
+	if err != nil {
+		return nil, err
+	}
+	total := p.Receiver.Entry.Amount + p.Payment // checked in p.check
+	budget := p.budget()
+	fixed := p.Payment + p.NodeFee
+	var fee amount.Sompi
+	c := &candidate{coin: p.Sender, total: total, nodeFee: p.NodeFee}
+	for range 16 {
+		if uint64(p.Sender.Entry.Amount) <= uint64(fixed)+uint64(fee) {
+			return nil, fmt.Errorf("%w: UTXO of %s < payment %s + node fee %s + network fee %s + change: use a UTXO of at least %s",
+				ErrInsufficientFunds, p.Sender.Entry.Amount, p.Payment, p.NodeFee, fee, fixed+fee+amount.SompiPerKAS/10)
+		}
+		c.change = p.Sender.Entry.Amount - fixed - fee
+		tx, utxos := c.skeleton(p)
+		lo, hi, err := receiverSplitRange(total, utxos, tx, budget)
+		if err != nil {
+			return nil, err
+		}
+		c.r1 = lo + amount.Sompi(splitDraw%uint64(hi-lo+1))
+		if c.r1 == p.Receiver.Entry.Amount || c.r1 == p.Payment || total-c.r1 == p.Receiver.Entry.Amount || total-c.r1 == p.Payment {
+			// An output of exactly R or P would show the receiver's coin
+			// and the payment (VerifyAsReceiver refuses it).
+			if c.r1 > lo {
+				c.r1--
+			} else {
+				c.r1++
+			}
+		}
+		tx.Outputs[0].Amount, tx.Outputs[1].Amount = c.r1, total-c.r1
+		m, err := CalcMasses(tx, utxos)
+		if err != nil {
+			return nil, err
+		}
+		need := amount.Sompi(p.Policy.RequiredFee(tx, m, p.FeeRate))
+		if need <= fee {
+			c.fee, c.masses = fee, m
+			if err := checkBudget(m, budget, tx); err != nil {
+				return nil, err
+			}
+			return c, nil
+		}
+		fee = need
+	}
+	return nil, fmt.Errorf("%w: the network fee did not settle", ErrBadPayjoin)
 }
 
 func (p PayjoinParams) check() error {
@@ -181,12 +232,12 @@ func (p PayjoinParams) check() error {
 	return nil
 }
 
-// receiverSplitRange returns the range of the first receiver output: 30–70 %
-// of total, narrowed around the middle until the storage mass fits the
-// budget. Storage mass falls as the split nears the middle.
-func receiverSplitRange(total amount.Sompi, pj *Payjoin, tx *Transaction, budget uint64) (amount.Sompi, amount.Sompi, error) {
-	lo := (total*3 + 9) / 10
-	hi := total * 7 / 10
+// receiverSplitRange returns the range of the first receiver output:
+// SplitMin–SplitMax per mille of total, narrowed around the middle until
+// the storage mass fits the budget. Storage mass falls as the split nears
+// the middle.
+func receiverSplitRange(total amount.Sompi, utxos []UTXOEntry, tx *Transaction, budget uint64) (amount.Sompi, amount.Sompi, error) {
+	lo, hi := splitBounds(total)
 	if lo < 1 {
 		lo = 1
 	}
@@ -201,7 +252,7 @@ func receiverSplitRange(total amount.Sompi, pj *Payjoin, tx *Transaction, budget
 	}
 	massAt := func(r1 amount.Sompi) (uint64, error) {
 		tx.Outputs[0].Amount, tx.Outputs[1].Amount = r1, total-r1
-		return TxStorageMass(tx, pj.UTXOs)
+		return TxStorageMass(tx, utxos)
 	}
 	mid := total / 2
 	if m, err := massAt(mid); err != nil {
@@ -271,7 +322,8 @@ type ReceiverTerms struct {
 
 // VerifyAsReceiver checks a proposal before the receiver signs its input
 // (PROTOCOL.md §1): exactly two inputs, the receiver's outpoint at the agreed
-// index, its addresses paid exactly R + P, a plain version-0 transaction
+// index, its addresses paid exactly R + P and neither output exactly R or P
+// (ErrExposingSplit; any other split is accepted), a plain version-0 transaction
 // without lock time, and no rule of the network broken (mass budget,
 // consensus limits, relay floor) — so a transaction the receiver signs is one
 // the network accepts and that pays it in full, whoever broadcasts it.
@@ -297,17 +349,24 @@ func VerifyAsReceiver(tx *Transaction, t ReceiverTerms) error {
 		return err
 	}
 	var got amount.Sompi
+	var exposing []amount.Sompi
 	for _, o := range tx.Outputs {
 		for _, a := range t.Addresses {
 			if o.ScriptPublicKey.Equal(a.ScriptPublicKey()) {
 				if got, err = amount.Add(got, o.Amount); err != nil {
 					return fmt.Errorf("%w: %w", ErrNotPaidInFull, err)
 				}
+				if o.Amount == t.UTXO.Entry.Amount || o.Amount == t.Payment {
+					exposing = append(exposing, o.Amount)
+				}
 			}
 		}
 	}
 	if got != want {
 		return fmt.Errorf("%w: they get %s, want %s (UTXO %s + payment %s)", ErrNotPaidInFull, got, want, t.UTXO.Entry.Amount, t.Payment)
+	}
+	if len(exposing) > 0 {
+		return fmt.Errorf("%w: output of %s (UTXO %s, payment %s)", ErrExposingSplit, exposing[0], t.UTXO.Entry.Amount, t.Payment)
 	}
 	utxos := make([]UTXOEntry, 2)
 	utxos[t.InputIndex], utxos[other] = t.UTXO.Entry, t.SenderEntry

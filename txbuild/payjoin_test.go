@@ -62,7 +62,7 @@ func newPayjoin(t testing.TB, s, r, p amount.Sompi, seed uint64) payjoinFixture 
 func (f payjoinFixture) terms(pj *Payjoin) ReceiverTerms {
 	return ReceiverTerms{
 		UTXO: f.params.Receiver, InputIndex: pj.ReceiverInput, Addresses: f.receiverAddrs, Payment: f.params.Payment,
-		SenderEntry: f.params.Sender.Entry, Policy: f.params.Policy, FeeRate: f.params.FeeRate,
+		SenderEntry: pj.UTXOs[pj.SenderInput], Policy: f.params.Policy, FeeRate: f.params.FeeRate,
 	}
 }
 
@@ -105,9 +105,15 @@ func TestBuild2In4Out(t *testing.T) {
 			t.Fatalf("receiver %d want %d, node %d", recv, total, node)
 		}
 		for _, r := range recvOuts {
-			if r*10 < total*3 || r*10 > total*7 {
-				t.Fatalf("receiver output %d outside 30-70%% of %d", r, total)
+			if r*1000 < total*SplitMin || r*1000 > total*SplitMax {
+				t.Fatalf("receiver output %d outside %d–%d per mille of %d", r, SplitMin, SplitMax, total)
 			}
+			if r == f.params.Payment || r == f.params.Receiver.Entry.Amount {
+				t.Fatalf("receiver output %d exposes R or P", r)
+			}
+		}
+		if pj.NodeFee != node || pj.Sender.Outpoint != f.params.Sender.Outpoint {
+			t.Fatalf("Payjoin.NodeFee %d (output %d), Sender %v", pj.NodeFee, node, pj.Sender.Outpoint)
 		}
 		if change != f.params.Sender.Entry.Amount-f.params.Payment-node-pj.NetworkFee {
 			t.Fatalf("change %d", change)

@@ -3,6 +3,7 @@ package wallet
 import (
 	"bytes"
 	"context"
+	crand "crypto/rand"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -335,6 +336,21 @@ func (f *Funds) SelectUTXO(ctx context.Context, min amount.Sompi) (txbuild.UTXO,
 	return s.smallest(min, "")
 }
 
+// SelectUTXOs returns the coins a payjoin sender offers its builder:
+// up to txbuild.MaxSenderCoins spendable UTXOs holding at least min,
+// smallest first (txbuild.SenderCoins). With none it returns
+// SelectUTXO's error.
+func (f *Funds) SelectUTXOs(ctx context.Context, min amount.Sompi) ([]txbuild.UTXO, error) {
+	s, err := f.scan(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.smallest(min, ""); err != nil {
+		return nil, err
+	}
+	return txbuild.SenderCoins(s.utxos, min), nil
+}
+
 // SelectChangeUTXO is SelectUTXO among the UTXOs of the wallet's change
 // chain only: coins the wallet paid itself (the change of its payments,
 // a relay node's pulses, and coins sent to a ChangeAddress), never a
@@ -378,18 +394,26 @@ func (s scan) smallest(min amount.Sompi, where string) (txbuild.UTXO, error) {
 	return s.utxos[i], nil
 }
 
-// ContributeUTXO returns the largest spendable UTXO, the input a payjoin
-// receiver adds: a large input keeps the transaction's KIP-9 storage mass,
-// and so its fee, low. With no spendable UTXO it returns ErrNoFunds.
-func (f *Funds) ContributeUTXO(ctx context.Context) (txbuild.UTXO, error) {
+// ContributeUTXO returns the input a payjoin receiver adds to a payjoin
+// paying it payment (txbuild.ReceiverCoin): one of its smallest coins
+// that could pay that payment as a sender's coin would, drawn at random,
+// so that an observer cannot tell the two inputs apart by size
+// (PRIVACY.md); its largest coin where none is that large (a large input
+// keeps the storage mass low). With no spendable UTXO it returns
+// ErrNoFunds.
+func (f *Funds) ContributeUTXO(ctx context.Context, payment amount.Sompi) (txbuild.UTXO, error) {
 	s, err := f.scan(ctx)
 	if err != nil {
 		return txbuild.UTXO{}, err
 	}
-	if len(s.utxos) == 0 {
+	u, ok, err := txbuild.ReceiverCoin(s.utxos, payment, crand.Reader)
+	if err != nil {
+		return txbuild.UTXO{}, err
+	}
+	if !ok {
 		return txbuild.UTXO{}, fmt.Errorf("%w (scanned %d addresses)%s", ErrNoFunds, s.addresses, s.note())
 	}
-	return s.utxos[0], nil
+	return u, nil
 }
 
 // FreshAddresses reserves n new receive addresses (Wallet.ReserveReceive):

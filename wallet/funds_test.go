@@ -221,7 +221,7 @@ func TestSelectAndContributeUTXO(t *testing.T) {
 	if !errors.Is(err, wallet.ErrInsufficientFunds) || !errors.Is(err, wallet.ErrNoFunds) {
 		t.Errorf("empty wallet: SelectUTXO: %v", err)
 	}
-	if _, err := f.ContributeUTXO(ctx); !errors.Is(err, wallet.ErrNoFunds) {
+	if _, err := f.ContributeUTXO(ctx, kas); !errors.Is(err, wallet.ErrNoFunds) {
 		t.Errorf("empty wallet: ContributeUTXO: %v", err)
 	}
 
@@ -252,9 +252,29 @@ func TestSelectAndContributeUTXO(t *testing.T) {
 			t.Errorf("error %q does not say %q", err, want)
 		}
 	}
-	u, err := f.ContributeUTXO(ctx)
+	if us, err := f.SelectUTXOs(ctx, 1*kas+1); err != nil || len(us) != 2 || us[0].Entry.Amount != 3*kas || us[1].Entry.Amount != 5*kas {
+		t.Errorf("SelectUTXOs(1.00000001) = %v, %v; want 3 and 5 KAS", amounts(us), err)
+	}
+	if _, err := f.SelectUTXOs(ctx, 5*kas+1); !errors.Is(err, wallet.ErrInsufficientFunds) {
+		t.Errorf("SelectUTXOs above the largest: %v", err)
+	}
+	// No coin could pay 10 KAS: the receiver adds its largest.
+	u, err := f.ContributeUTXO(ctx, 10*kas)
 	if err != nil || u.Entry.Amount != 5*kas || !u.Address.Equal(addr(t, w, 0, 0)) {
-		t.Errorf("ContributeUTXO = %+v, %v; want the 5 KAS of receive 0", u, err)
+		t.Errorf("ContributeUTXO(10 KAS) = %+v, %v; want the 5 KAS of receive 0", u, err)
+	}
+	// For 2 KAS, a coin that could pay it (2.8 KAS with node fee and
+	// reserve): 3 or 5 KAS, drawn at random, never the 1 KAS coin.
+	seen := map[amount.Sompi]bool{}
+	for range 64 {
+		u, err := f.ContributeUTXO(ctx, 2*kas)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen[u.Entry.Amount] = true
+	}
+	if len(seen) != 2 || !seen[3*kas] || !seen[5*kas] {
+		t.Errorf("ContributeUTXO(2 KAS) gave %v, want 3 and 5 KAS", seen)
 	}
 }
 
@@ -643,7 +663,7 @@ func ExampleWallet_Funds() {
 	fmt.Println("balance:", balance)
 	u, _ := f.SelectUTXO(ctx, 2*amount.SompiPerKAS) // a payjoin sender's one input
 	fmt.Println("sender spends:", u.Entry.Amount)
-	u, _ = f.ContributeUTXO(ctx) // a payjoin receiver's input
+	u, _ = f.ContributeUTXO(ctx, 20*amount.SompiPerKAS) // a receiver adds, for 20 KAS: no coin could pay that, so its largest
 	fmt.Println("receiver adds:", u.Entry.Amount)
 	_, err = f.SelectUTXO(ctx, 11*amount.SompiPerKAS)
 	fmt.Println(err)

@@ -53,7 +53,7 @@ func TestFundsMempoolSpends(t *testing.T) {
 		!strings.Contains(err.Error(), "2 outputs holding 12 KAS are being spent by transactions in the mempool") {
 		t.Errorf("SelectUTXO: %v, want it to say what is being spent", err)
 	}
-	if u, err := f.ContributeUTXO(ctx); err != nil || u.Outpoint != small.Outpoint {
+	if u, err := f.ContributeUTXO(ctx, kas); err != nil || u.Outpoint != small.Outpoint {
 		t.Errorf("ContributeUTXO = %v, %v; want the coin not being spent", u.Outpoint, err)
 	}
 

@@ -31,6 +31,6 @@ itself.
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newLoadCmd(), newIdleCmd(), newServeCmd())
+	root.AddCommand(newLoadCmd(), newIdleCmd(), newServeCmd(), newPrivacyCmd())
 	return root
 }

@@ -5,7 +5,7 @@
 //
 //	kloaknode run [--ws-port 8765] [--ws-bind 0.0.0.0] [--wallet-file FILE]
 //	              [--kaspad 127.0.0.1:16110] [--network mainnet]
-//	              [--fee-min 0.2] [--fee-unit 0.1] [--coinbase-maturity N]
+//	              [--fee-min 0.2] [--fee-unit 0.1] [--fee-max 0.3] [--coinbase-maturity N]
 //	              [--log-level info] [--log-format text]
 //	kloaknode wallet create [--wallet-file FILE] [--network mainnet]
 //	kloaknode wallet import-python --python-wallet OLD.enc [--wallet-file FILE] [--network mainnet]
@@ -39,9 +39,13 @@
 // another network, a wrong password, the port taken) exits with status 1
 // and a message that says which.
 //
-// --fee-min and --fee-unit (KAS) are the node's fee policy, announced to
-// every sender in the dust_address message; the defaults, 0.2 and 0.1 KAS,
-// are what a Python node charges implicitly. --coinbase-maturity is how
+// --fee-min, --fee-unit and --fee-max (KAS) are the node's fee policy,
+// announced to every sender in the dust_address message and in the
+// pulses: a kloak sender pays a fee drawn from --fee-min to --fee-max,
+// whatever the payment (0.2–0.3 KAS by default). --fee-max 0 announces
+// the Python node's rule instead, which ties the fee to the payment
+// (ceil((P + fee_min) / fee_unit) × fee_unit − P) and lets an observer
+// read more of each payjoin (PRIVACY.md). --coinbase-maturity is how
 // many DAA scores a mined coin waits before the wallet spends it (default
 // 1000 on mainnet and testnet, 100 on devnet and simnet).
 //

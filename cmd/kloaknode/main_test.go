@@ -231,7 +231,7 @@ func TestDevnet(t *testing.T) {
 		p := start(t, []string{"KLOAK_WALLET_PASSWORD=" + testPassword, "KLOAK_NODE_CACHE_DIR=" + cacheDir, "KLOAK_WS_PORT=0"}, append([]string{"run"}, base...)...)
 		url := p.waitListening()
 		dust := pair(t, url)
-		if dust.Policy() != kpp.DefaultFeePolicy || dust.FeeMin == nil {
+		if dust.Policy() != kpp.DefaultNodeFeePolicy || dust.FeeMin == nil || dust.FeeMax == nil {
 			t.Errorf("fee policy %+v, want the defaults announced", dust.Policy())
 		}
 		a, err := address.Parse(dust.Address)
@@ -263,13 +263,13 @@ func TestDevnet(t *testing.T) {
 		// use); KLOAK_WALLET_FILE names the wallet; fee flags.
 		taken := listen(t)
 		p := start(t, []string{"KLOAK_WALLET_PASSWORD=" + testPassword, "KLOAK_WALLET_FILE=" + walletPath, "KLOAK_WS_PORT=" + port(taken)},
-			append([]string{"run", "--ws-port", "0", "--fee-min", "0.5", "--fee-unit", "0.25"}, base...)...)
+			append([]string{"run", "--ws-port", "0", "--fee-min", "0.5", "--fee-unit", "0.25", "--fee-max", "0"}, base...)...)
 		dust := pair(t, p.waitListening())
 		if dust.Address == first {
 			t.Fatal("the restarted node handed out the same fee address")
 		}
-		if dust.Policy() != (kpp.FeePolicy{Min: 50_000_000, Unit: 25_000_000}) {
-			t.Errorf("fee policy %+v, want 0.5 / 0.25 KAS", dust.Policy())
+		if dust.Policy() != (kpp.FeePolicy{Min: 50_000_000, Unit: 25_000_000}) || dust.FeeMax != nil {
+			t.Errorf("fee policy %+v, want 0.5 / 0.25 KAS tied to the payment (no fee_max)", dust.Policy())
 		}
 		p.cmd.Process.Signal(syscall.SIGTERM)
 		if code := p.wait(); code != 0 {
@@ -379,6 +379,7 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"run", "--network", "moonnet"}, "--network: unknown Kaspa network"},
 		{[]string{"run", "--fee-min", "abc"}, "--fee-min"},
 		{[]string{"run", "--fee-unit", "0"}, "--fee-unit must be more than 0"},
+		{[]string{"run", "--fee-max", "0.1"}, "--fee-max 0.1 is under --fee-min 0.2"},
 		{[]string{"run", "--ws-port", "70000"}, "not a port number"},
 		{[]string{"run", "--log-level", "loud"}, "--log-level"},
 		{[]string{"run", "--log-format", "xml"}, `--log-format "xml": want text or json`},

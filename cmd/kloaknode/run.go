@@ -43,6 +43,7 @@ type runOptions struct {
 	network    string
 	feeMin     string
 	feeUnit    string
+	feeMax     string
 	logLevel   string
 	logFormat  string
 	maturity   uint64
@@ -99,7 +100,8 @@ Environment (a flag given on the command line wins):
 	f.StringVar(&o.kaspad, "kaspad", "127.0.0.1:16110", "kaspad gRPC address host:port")
 	f.StringVar(&o.network, "network", "mainnet", cli.NetworkUsage)
 	f.StringVar(&o.feeMin, "fee-min", "0.2", "smallest node fee in KAS, announced to senders")
-	f.StringVar(&o.feeUnit, "fee-unit", "0.1", "node fee rounding unit in KAS: a sender's debit is a multiple of it")
+	f.StringVar(&o.feeUnit, "fee-unit", "0.1", "node fee unit in KAS (with --fee-max 0: a sender's debit is a multiple of it)")
+	f.StringVar(&o.feeMax, "fee-max", "0.3", "largest node fee in KAS: senders pay from --fee-min to it, whatever the payment; 0 ties the fee to the payment as the Python node does (an observer can then read more: PRIVACY.md)")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error (IP addresses are logged only at debug)")
 	f.StringVar(&o.publicURL, "public-url", "", "the relay's URL as wallets reach it, e.g. wss://relay.example/kpp; advertised in pulses (no pulses without it; kloaknode never asks third parties for its IP)")
 	f.DurationVar(&o.interval, "pulse-interval", discovery.DefaultPulseInterval, "time between discovery pulses (at least 30s)")
@@ -168,7 +170,17 @@ func (o *runOptions) feePolicy() (kpp.FeePolicy, error) {
 	if unit == 0 {
 		return kpp.FeePolicy{}, errors.New("--fee-unit must be more than 0")
 	}
-	return kpp.FeePolicy{Min: min, Unit: unit}, nil
+	max, err := amount.ParseKAS(o.feeMax)
+	if err != nil {
+		return kpp.FeePolicy{}, fmt.Errorf("--fee-max: %w", err)
+	}
+	if max != 0 && max < min {
+		return kpp.FeePolicy{}, fmt.Errorf("--fee-max %s is under --fee-min %s (0 ties the fee to the payment)", max.KAS(), min.KAS())
+	}
+	if max != 0 && min == 0 {
+		return kpp.FeePolicy{}, errors.New("--fee-max needs a --fee-min above 0 (an output of 0 sompi is invalid)")
+	}
+	return kpp.FeePolicy{Min: min, Unit: unit, Max: max}, nil
 }
 
 // run is the node: everything before the listening line fails fast with
@@ -241,7 +253,7 @@ func run(ctx context.Context, stdout, stderr io.Writer, log *slog.Logger, o runO
 	} else {
 		fmt.Fprintf(stderr, "kloaknode: relay listening on %s\n", url)
 	}
-	log.Info("kloaknode: running", "version", versionString(), "fee_min", policy.Min.KAS(), "fee_unit", policy.Unit.KAS())
+	log.Info("kloaknode: running", "version", versionString(), "fee_min", policy.Min.KAS(), "fee_unit", policy.Unit.KAS(), "fee_max", policy.Max.KAS())
 
 	var pulses pulser
 	if o.publicURL == "" {

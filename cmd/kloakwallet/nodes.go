@@ -64,9 +64,14 @@ else node_cache.json in the user cache directory) and used when no relay answers
 			}
 			for _, p := range pulses {
 				pol := p.FeePolicy()
-				out.emit("relay", fmt.Sprintf("%s  %s  fee min %s, unit %s", p.BlockTime.UTC().Format(time.RFC3339), p.WSURL, pol.Min, pol.Unit),
-					map[string]any{"url": p.WSURL, "blockTime": p.BlockTime.UTC().Format(time.RFC3339), "transactionId": p.TransactionID.String(),
-						"feeMin": pol.Min.KAS(), "feeUnit": pol.Unit.KAS()})
+				fee := fmt.Sprintf("fee min %s, unit %s", pol.Min, pol.Unit)
+				fields := map[string]any{"url": p.WSURL, "blockTime": p.BlockTime.UTC().Format(time.RFC3339), "transactionId": p.TransactionID.String(),
+					"feeMin": pol.Min.KAS(), "feeUnit": pol.Unit.KAS()}
+				if pol.Max != 0 {
+					fee = fmt.Sprintf("fee %s to %s", pol.Min, pol.Max)
+					fields["feeMax"] = pol.Max.KAS()
+				}
+				out.emit("relay", fmt.Sprintf("%s  %s  %s", p.BlockTime.UTC().Format(time.RFC3339), p.WSURL, fee), fields)
 			}
 			if len(pulses) == 0 {
 				out.emit("none", fmt.Sprintf("No relay pulsed in the last %v.", window), map[string]any{"relays": 0})
