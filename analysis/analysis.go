@@ -50,6 +50,12 @@ type Rules struct {
 	// ChangeReserve: the sender's coin held at least P + F + ChangeReserve
 	// (kpp's sender: 0.5 KAS; the original: nothing).
 	ChangeReserve amount.Sompi
+	// ReceiverMargin, if not zero: the receiver contributes a coin holding
+	// at least P + ReceiverMargin when it has one (kloak's receiver: its
+	// largest otherwise), so a reading whose receiver coin holds less is
+	// weighted by ReceiverMarginWeight.
+	ReceiverMargin       amount.Sompi
+	ReceiverMarginWeight float64
 }
 
 // Reading is one assignment of the roles that fits the rules.
@@ -183,6 +189,9 @@ func reading(tx Tx, rules Rules, prior Prior, s, recv, f, c int, pair [2]int) (R
 		return Reading{}, false
 	}
 	w := prior.Weight(amount.Sompi(pay)) / float64(sum)
+	if rules.ReceiverMargin > 0 && R < pay+uint64(rules.ReceiverMargin) {
+		w *= rules.ReceiverMarginWeight
+	}
 	return Reading{
 		SenderInput: s, ReceiverInput: recv, FeeOutput: f, ChangeOutput: c,
 		ReceiverOutputs: pair, Payment: amount.Sompi(pay), Weight: w,

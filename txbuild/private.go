@@ -3,6 +3,8 @@ package txbuild
 import (
 	"fmt"
 	"io"
+	"math"
+	"math/big"
 	"math/bits"
 	"sort"
 
@@ -10,7 +12,7 @@ import (
 	"github.com/kloakprotocol/kloak/analysis"
 )
 
-// The privacy construction of Build2In4Out.
+// The privacy construction of Build2In4Out (PRIVACY.md has the figures).
 //
 // An observer who knows KPP reads a payjoin by trying every assignment of
 // the roles (package analysis): which input is the sender's coin S, which
@@ -20,27 +22,41 @@ import (
 // multiple of 0.1 KAS, and exactly one reading fitted every payjoin.
 //
 // The sender chooses the split x (the first receiver output) freely, and
-// with it what the other readings say. Two families of readings move with
-// x (outputs x, T − x, F, C with T = R + P):
+// with it what the other readings say. Four readings move with x (outputs
+// x, T − x, F, C with T = R + P, network fee f):
 //
-//   - A, same sender, change and a receiver output swapped: the pair
-//     {T − x, C} names the payment P + C − x. Aiming x = P + C − D makes
-//     it D.
-//   - B, the receiver's coin read as the sender's: the pair {x, C} minus S
-//     names x − P − F − fee. Aiming x = D + P + F + fee makes it D.
+//	A1  same sender, change x:        S − F − f − x
+//	A2  same sender, change T − x:    x + S − P − F − f − R
+//	B1  R as the sender, change x:    R − F − f − x
+//	B2  R as the sender, change T − x: x − P − F − f
 //
-// Each family is its own inverse (read from the decoy, the truth is the
-// same kind of reading), so nothing in the shape tells the truth from the
-// decoy. The decoy D is drawn as round as P (the same power of ten, or
-// half KAS, divides both and nothing rounder divides either), congruent to
-// P modulo the node's fee unit where F is tied to P, and within a factor
-// of 4 of P, log-uniform, so that a prior on payments that favours round
-// and small amounts cannot tell them apart. The builder weighs random
-// splits and aimed ones over each of the sender's coins it is offered,
-// scores each with the analyst (the posterior of its top guess of P, plus
-// a penalty when the sender's input is certain) and keeps the lowest,
-// breaking ties at random. The score does not look at which reading is
-// the truth.
+// Aiming x makes any one of them a chosen decoy payment D. Each kind of
+// reading is its own inverse (read from the decoy, the truth is a reading
+// of the same kind), so nothing in the shape tells the truth from the
+// decoy. Where the node announces a fee range the sender also chooses F,
+// and two readings of opposite sign in x fix both x and F: two decoys at
+// once (pairAims).
+//
+// A decoy is as round as P (the same power of ten, or half a KAS, divides
+// both and nothing rounder divides either; congruent to P modulo the fee
+// unit where F is tied to P), and near it: within a factor of 2 for a
+// round P, of √2 for an arbitrary one, or the size that weighs as much
+// as P where R is read as the sender's coin (balancingDecoy). A prior that
+// favours round and small payments then cannot tell them apart.
+//
+// The builder weighs random splits and aimed ones over each of the
+// sender's coins it is offered, and scores each with the analyst: the
+// posterior of its top guess of P, plus a penalty where the sender's input
+// is certain and a small one per doubling between the two coins (coins of
+// a size make the readings that swap sender and receiver look like the
+// truth). Among the candidates of lowest score it keeps one whose top
+// guess is P with the probability that the best of them gives its top
+// guess (at most one half), and one whose top guess is another payment
+// otherwise (see private), so that the analyst's top guess is right no
+// more often than it is sure. Every receiver output lies within
+// SplitMin–SplitMax per mille of T, none is exactly R or P, the sender's
+// coin holds P + F + the change reserve, and the masses stay within the
+// budget.
 
 // SplitMin and SplitMax bound each receiver output, in per mille of R + P.
 const (
@@ -60,6 +76,15 @@ const DefaultChangeReserve = amount.SompiPerKAS / 2
 // kpp.DefaultFeePolicy.
 var defaultFeeRule = analysis.FeeRule{Kind: analysis.FeeTied, Min: 20_000_000, Unit: 10_000_000}
 
+// coinPenalty weighs, in the score, how far apart the two coins are
+// (per doubling): coins of a size make the readings that swap the sender
+// and the receiver look like the truth.
+const coinPenalty = 0.05
+
+// roundDecoyStep: a payment that is a multiple of it (0.1 KAS) is round,
+// and gets balancing decoys.
+const roundDecoyStep = amount.SompiPerKAS / 10
+
 // How many candidates each coin gets.
 const (
 	randomSplits = 3
@@ -76,19 +101,23 @@ func PayjoinRules(fee analysis.FeeRule, reserve amount.Sompi) analysis.Rules {
 	if reserve == 0 {
 		reserve = DefaultChangeReserve
 	}
-	return analysis.Rules{Fee: fee, SplitMin: SplitMin, SplitMax: SplitMax, ChangeReserve: reserve}
+	return analysis.Rules{Fee: fee, SplitMin: SplitMin, SplitMax: SplitMax, ChangeReserve: reserve,
+		ReceiverMargin: receiverMargin, ReceiverMarginWeight: 0.05}
 }
 
 // candidate is one way to build the payjoin: the sender's coin, the first
 // receiver output r1 of total = R + P, the change and the network fee.
 type candidate struct {
-	coin                UTXO
-	total, r1, change   amount.Sompi
-	nodeFee, fee        amount.Sompi
-	masses              Masses
-	score               float64
-	tieBreak            uint64
-	senderInputsCertain bool
+	coin              UTXO
+	total, r1, change amount.Sompi
+	nodeFee, fee      amount.Sompi
+	masses            Masses
+	score             float64
+	tieBreak          uint64
+	// maxPost is the posterior of the analyst's top guess; truthTop says
+	// whether that guess is P.
+	maxPost  float64
+	truthTop bool
 }
 
 // skeleton returns the unshuffled transaction of c (inputs S, R with
@@ -134,11 +163,15 @@ func splitBounds(total amount.Sompi) (amount.Sompi, amount.Sompi) {
 // coins returns the sender's coins to weigh: Sender first, then the
 // alternatives that hold P + F + the reserve, at most MaxSenderCoins in
 // all, no outpoint twice.
-func (p PayjoinParams) coins() []UTXO {
-	reserve := p.ChangeReserve
-	if reserve == 0 {
-		reserve = DefaultChangeReserve
+func (p PayjoinParams) reserve() amount.Sompi {
+	if p.ChangeReserve == 0 {
+		return DefaultChangeReserve
 	}
+	return p.ChangeReserve
+}
+
+func (p PayjoinParams) coins() []UTXO {
+	reserve := p.reserve()
 	need := uint64(p.Payment) + uint64(p.NodeFee) + uint64(reserve)
 	out := []UTXO{p.Sender}
 	for _, u := range p.SenderAlternatives {
@@ -180,7 +213,14 @@ func (p PayjoinParams) private(random io.Reader) (*candidate, error) {
 	if total < 4 || lo >= hi {
 		return nil, nil
 	}
+	// best is the candidate with the lowest score; bestSide[t] the one
+	// with the lowest score among those whose top guess is (t) or is not
+	// P. See the end.
 	var best *candidate
+	var bestSide [2]*candidate
+	better := func(c, b *candidate) bool {
+		return b == nil || c.score < b.score || (c.score == b.score && c.tieBreak < b.tieBreak)
+	}
 	for _, coin := range p.coins() {
 		if uint64(coin.Entry.Amount) <= uint64(p.Payment)+uint64(p.NodeFee) {
 			continue
@@ -218,7 +258,31 @@ func (p PayjoinParams) private(random io.Reader) (*candidate, error) {
 					return d + p.Payment + p.NodeFee + c.fee, p.NodeFee, true
 				})
 			if freeFee {
-				more, err := p.pairAims(coin, d, rules.Fee, random)
+				more, err := p.pairAims(coin, d, 0, rules.Fee, random)
+				if err != nil {
+					return nil, err
+				}
+				aims = append(aims, more...)
+			}
+		}
+		// Decoys that weigh as much as P where the receiver's coin is read
+		// as the sender's (family B), and the round ones either side.
+		// (For a round P only: an arbitrary one has decoys enough.)
+		if bal := balancingDecoy(coin.Entry.Amount, p.Receiver.Entry.Amount, p.Payment); bal > 0 && roundness(p.Payment) >= roundDecoyStep {
+			g := max(roundness(p.Payment), 1)
+			for _, t := range []amount.Sompi{bal, bal + g/2, bal - min(bal, g/2)} {
+				d, ok := decoyNear(p.Payment, t, tiedUnit)
+				if !ok || !near(p.Payment, d) {
+					continue
+				}
+				aims = append(aims, func(c *candidate) (amount.Sompi, amount.Sompi, bool) {
+					return d + p.Payment + c.nodeFee + c.fee, c.nodeFee, true
+				})
+			}
+		}
+		if freeFee {
+			for _, shift := range []int64{-1, 0, 1} {
+				more, err := p.pairAims(coin, 0, shift, rules.Fee, random)
 				if err != nil {
 					return nil, err
 				}
@@ -251,10 +315,40 @@ func (p PayjoinParams) private(random io.Reader) (*candidate, error) {
 			if err := p.score(c, rules, random); err != nil {
 				return nil, err
 			}
-			if best == nil || c.score < best.score || (c.score == best.score && c.tieBreak < best.tieBreak) {
+			if better(c, best) {
 				best = c
 			}
+			t := 0
+			if c.truthTop {
+				t = 1
+			}
+			if better(c, bestSide[t]) {
+				bestSide[t] = c
+			}
 		}
+	}
+	if best == nil {
+		return nil, nil
+	}
+	// Left to the score alone, the choice would lean one way between
+	// candidates of equal score: P + 1 is nearer P in ratio than P − 1,
+	// so the flattest decoy is more often the larger, and an analyst who
+	// guesses the smaller payment would be right more often than its
+	// confidence says. So the builder keeps a candidate whose top guess
+	// is P with the probability the best candidate gives the top guess
+	// (its posterior), and one whose top guess is not P otherwise: the
+	// analyst's top guess is then right as often as it is sure, and no
+	// more.
+	r, err := randUint64(random)
+	if err != nil {
+		return nil, err
+	}
+	t := 0
+	if float64(r>>11)/(1<<53) < min(best.maxPost, 0.5) {
+		t = 1
+	}
+	if bestSide[t] != nil {
+		return bestSide[t], nil
 	}
 	return best, nil
 }
@@ -265,7 +359,11 @@ func (p PayjoinParams) private(random io.Reader) (*candidate, error) {
 // fee − R; B1: R − F − fee − x; B2: x − P − F − fee), the pairs with
 // opposite signs of x fix both x and F: F = (K − d1 − d2) / 2 with K as
 // below, so d2 is drawn from the window that puts F in [Min, Max].
-func (p PayjoinParams) pairAims(coin UTXO, d1 amount.Sompi, rule analysis.FeeRule, random io.Reader) ([]aim, error) {
+//
+// d1 = 0 centres the pair instead: d1 is the payment as round as P
+// nearest (K − Min − Max) / 2 + shift, so that both decoys are about
+// K / 2.
+func (p PayjoinParams) pairAims(coin UTXO, d1 amount.Sompi, shift int64, rule analysis.FeeRule, random io.Reader) ([]aim, error) {
 	S, R, P := int64(coin.Entry.Amount), int64(p.Receiver.Entry.Amount), int64(p.Payment)
 	if S < 0 || R < 0 { // above MaxSompi: no such coin
 		return nil, nil
@@ -301,7 +399,19 @@ func (p PayjoinParams) pairAims(coin UTXO, d1 amount.Sompi, rule analysis.FeeRul
 		}
 		aims = append(aims, func(c *candidate) (amount.Sompi, amount.Sompi, bool) {
 			fee := int64(c.fee)
-			k := pr.k(fee) - int64(d1)
+			d1 := int64(d1)
+			if d1 == 0 {
+				t := (pr.k(fee)-int64(rule.Min)-int64(rule.Max))/2 + shift*g
+				if t <= 0 {
+					return 0, 0, false
+				}
+				d, ok := decoyNear(p.Payment, amount.Sompi(t), 0)
+				if !ok || !near(p.Payment, d) {
+					return 0, 0, false
+				}
+				d1 = int64(d)
+			}
+			k := pr.k(fee) - d1
 			// d2 in [k − 2 Max, k − 2 Min], a multiple of g as round as P,
 			// k − d2 even.
 			lo, hi := k-2*int64(rule.Max), k-2*int64(rule.Min)
@@ -317,11 +427,11 @@ func (p PayjoinParams) pairAims(coin UTXO, d1 amount.Sompi, rule analysis.FeeRul
 			n := last - first + 1
 			for try := range min(n, 4) {
 				d2 := (first + (int64(r%uint64(n))+try)%n) * g
-				if (k-d2)%2 != 0 || roundness(amount.Sompi(d2)) != amount.Sompi(g) {
+				if (k-d2)%2 != 0 || roundness(amount.Sompi(d2)) != amount.Sompi(g) || !near(p.Payment, amount.Sompi(d2)) {
 					continue
 				}
 				f := (k - d2) / 2
-				x := pr.x(fee, f, int64(d1), d2)
+				x := pr.x(fee, f, d1, d2)
 				if x <= 0 || f < int64(rule.Min) || f > int64(rule.Max) {
 					continue
 				}
@@ -355,7 +465,9 @@ func (p PayjoinParams) settle(coin UTXO, x, f amount.Sompi) (*candidate, bool) {
 		if need <= fee {
 			c.fee, c.masses = fee, m
 			budget := p.budget()
-			return c, m.Storage <= budget && m.Compute <= budget
+			// The change reserve is a rule the analyst knows: a coin that
+			// pays a larger F than the caller drew must still hold it.
+			return c, m.Storage <= budget && m.Compute <= budget && c.change+c.fee >= p.reserve()
 		}
 		fee = need
 	}
@@ -374,7 +486,8 @@ func (p PayjoinParams) exposes(c *candidate) bool {
 }
 
 // score is what the analyst makes of c: the posterior of its top guess of
-// P, plus 0.25 when the sender's input is certain. Lower is better.
+// P, plus 0.25 when the sender's input is certain, plus coinPenalty per
+// doubling between the two coins. Lower is better.
 func (p PayjoinParams) score(c *candidate, rules analysis.Rules, random io.Reader) error {
 	rep, err := analysis.Analyze(analysis.Tx{
 		Inputs:  []amount.Sompi{c.coin.Entry.Amount, p.Receiver.Entry.Amount},
@@ -384,22 +497,46 @@ func (p PayjoinParams) score(c *candidate, rules analysis.Rules, random io.Reade
 	if err != nil {
 		return fmt.Errorf("payjoin: %w", err)
 	}
-	c.score = rep.MaxPosterior()
+	c.maxPost = rep.MaxPosterior()
+	c.truthTop = rep.TopCredit(p.Payment) > 0.5
+	c.score = c.maxPost
 	if rep.SenderInputCertain {
 		c.score += 0.25
 	}
+	c.score += coinPenalty * math.Abs(math.Log2(float64(c.coin.Entry.Amount)/float64(p.Receiver.Entry.Amount)))
 	c.tieBreak, err = randUint64(random)
 	return err
 }
 
 // decoyRatios are the decoy's size relative to P, in per mille:
 // 2^(k/4) for k = −8 … 8 but 0.
-var decoyRatios = [...]uint64{250, 297, 354, 420, 500, 595, 707, 841, 1189, 1414, 1682, 2000, 2378, 2828, 3364, 4000}
+var decoyRatios = [...]uint64{500, 595, 707, 841, 1189, 1414, 1682, 2000}
+
+// nearRatios are the decoy's size for an arbitrary P: 2^(k/8) for k = −4
+// … 4 but 0.
+var nearRatios = [...]uint64{707, 771, 841, 917, 1091, 1189, 1297, 1414}
 
 // decoyPayment returns a payment as round as p and about p × a ratio drawn
 // by r, congruent to p modulo tiedUnit when that is not zero; false when
 // the draw gives none.
 func decoyPayment(p, tiedUnit amount.Sompi, r uint64) (amount.Sompi, bool) {
+	ratio := decoyRatios[r%uint64(len(decoyRatios))]
+	if roundness(p) < roundDecoyStep {
+		// An arbitrary amount has a decoy at any distance: keep it near.
+		ratio = nearRatios[r%uint64(len(nearRatios))]
+	}
+	h, l := bits.Mul64(uint64(p), ratio)
+	if h >= 1000 {
+		return 0, false
+	}
+	target, _ := bits.Div64(h, l, 1000)
+	return decoyNear(p, amount.Sompi(target), tiedUnit)
+}
+
+// decoyNear returns the payment as round as p nearest target (and
+// congruent to p modulo tiedUnit when that is not zero); false when that
+// is p itself or there is none.
+func decoyNear(p, target, tiedUnit amount.Sompi) (amount.Sompi, bool) {
 	g := roundness(p)
 	step := g
 	if g == amount.SompiPerKAS/2 {
@@ -411,21 +548,16 @@ func decoyPayment(p, tiedUnit amount.Sompi, r uint64) (amount.Sompi, bool) {
 			return 0, false
 		}
 	}
-	h, l := bits.Mul64(uint64(p), decoyRatios[r%uint64(len(decoyRatios))])
-	if h >= 1000 {
-		return 0, false
-	}
-	target, _ := bits.Div64(h, l, 1000)
 	var d uint64
-	if target >= uint64(p) {
-		k := (target - uint64(p) + uint64(step)/2) / uint64(step)
+	if target >= p {
+		k := (uint64(target-p) + uint64(step)/2) / uint64(step)
 		hi, lo := bits.Mul64(k, uint64(step))
 		if hi != 0 || lo > uint64(amount.MaxSompi) {
 			return 0, false
 		}
 		d = uint64(p) + lo
 	} else {
-		k := (uint64(p) - target + uint64(step)/2) / uint64(step)
+		k := (uint64(p-target) + uint64(step)/2) / uint64(step)
 		if k*uint64(step) >= uint64(p) { // k·step < p: no overflow
 			return 0, false
 		}
@@ -435,6 +567,29 @@ func decoyPayment(p, tiedUnit amount.Sompi, r uint64) (amount.Sompi, bool) {
 		return 0, false
 	}
 	return amount.Sompi(d), true
+}
+
+// near reports whether decoy d is within a factor of 3 of p: a decoy far
+// from P is one an analyst who knows how large payments run can rule out.
+func near(p, d amount.Sompi) bool {
+	return uint64(d)*3 >= uint64(p) && uint64(d) <= 3*uint64(p)
+}
+
+// balancingDecoy returns the size of decoy D whose reading with the
+// receiver's coin as the sender's weighs as much as the truth under a
+// prior of 1/P and a split of density 1/(pair sum): D (S + D) = P (R + P).
+func balancingDecoy(s, r, p amount.Sompi) amount.Sompi {
+	// D = (sqrt(S² + 4 P (R + P)) − S) / 2, in integers.
+	S, R, P := new(big.Int).SetUint64(uint64(s)), new(big.Int).SetUint64(uint64(r)), new(big.Int).SetUint64(uint64(p))
+	v := new(big.Int).Mul(S, S)
+	v.Add(v, new(big.Int).Lsh(new(big.Int).Mul(P, new(big.Int).Add(R, P)), 2))
+	v.Sqrt(v)
+	v.Sub(v, S)
+	v.Rsh(v, 1)
+	if !v.IsUint64() || v.Uint64() > uint64(amount.MaxSompi) {
+		return 0
+	}
+	return amount.Sompi(v.Uint64())
 }
 
 // roundness is the roundest step that divides p: the largest power of ten
@@ -479,6 +634,11 @@ func SenderCoins(utxos []UTXO, min amount.Sompi) []UTXO {
 	return out
 }
 
+// receiverMargin is what a receiver's coin holds beyond the payment, when
+// it has such a coin: what a sender's coin would (0.3 KAS of node fee and
+// DefaultChangeReserve).
+const receiverMargin = 30_000_000 + DefaultChangeReserve
+
 // ReceiverCoins is how many of its smallest eligible coins a receiver
 // picks its contribution from.
 const ReceiverCoins = 3
@@ -493,7 +653,7 @@ func ReceiverCoin(utxos []UTXO, payment amount.Sompi, random io.Reader) (UTXO, b
 	if len(utxos) == 0 {
 		return UTXO{}, false, nil
 	}
-	need := uint64(payment) + 30_000_000 + uint64(DefaultChangeReserve)
+	need := uint64(payment) + uint64(receiverMargin)
 	var eligible []UTXO
 	largest := utxos[0]
 	for _, u := range utxos {

@@ -25,8 +25,8 @@ type Learner struct {
 }
 
 const (
-	nFeatures = 8
-	nBins     = 24
+	nFeatures = 11
+	nBins     = 36
 )
 
 // NewLearner returns an untrained learner for payjoins made under rules.
@@ -114,7 +114,17 @@ func bins(rec Record, rd analysis.Reading) [nFeatures]int {
 		bin(math.Log2(p/float64(amount.SompiPerKAS)), -2, 12),
 		bin(math.Log2(c/p), -14, 14),
 		int(roundClass(rd.Payment)),
+		// Joint bins (6 × 6) of pairs of the above, for what naive Bayes
+		// cannot see from each alone.
+		joint(math.Log2(s/p), -2, 14, math.Log2(r/p), -6, 14),
+		joint(math.Min(a, b)/(a+b), 0, 0.5, math.Log2(c/p), -14, 14),
+		joint(math.Log2(c/s), -20, 0, math.Log2(s/r), -12, 12),
 	}
+}
+
+// joint bins two features into one of 6 × 6 bins.
+func joint(v, vlo, vhi, w, wlo, whi float64) int {
+	return bin(v, vlo, vhi)*6/nBins*6 + bin(w, wlo, whi)*6/nBins
 }
 
 func bin(v, lo, hi float64) int {

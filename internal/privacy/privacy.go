@@ -332,7 +332,8 @@ func (s *sim) kloak(c Construction, sender, receiver []txbuild.UTXO, p amount.So
 	if err != nil {
 		return Record{}, txbuild.Masses{}, err
 	}
-	coins := txbuild.SenderCoins(sender, p+f+txbuild.DefaultChangeReserve)
+	// As kpp's sender: with fee_max the builder may pay up to it.
+	coins := txbuild.SenderCoins(sender, p+max(f, policy.Max)+txbuild.DefaultChangeReserve)
 	if len(coins) == 0 {
 		return Record{}, txbuild.Masses{}, errRefused
 	}
