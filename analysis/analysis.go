@@ -1,10 +1,11 @@
 package analysis
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math/bits"
-	"sort"
+	"slices"
 
 	"github.com/kloakprotocol/kloak/amount"
 )
@@ -118,7 +119,7 @@ func Analyze(tx Tx, rules Rules, prior Prior) (Report, error) {
 	if rules.Fee.Kind != FeeRange && rules.Fee.Unit == 0 {
 		return Report{}, errors.New("analysis: fee rule with a unit of 0")
 	}
-	var r Report
+	r := Report{Readings: make([]Reading, 0, 24)}
 	for s := range 2 {
 		recv := 1 - s
 		for f := range 4 {
@@ -246,23 +247,22 @@ func (r *Report) summarize() {
 	for _, rd := range r.Readings {
 		total += rd.Weight
 	}
-	byPayment := map[amount.Sompi]int{}
+	r.Guesses = make([]Guess, 0, len(r.Readings))
 	for i := range r.Readings {
 		rd := &r.Readings[i]
 		if total > 0 {
 			rd.Posterior = rd.Weight / total
 		}
-		j, ok := byPayment[rd.Payment]
-		if !ok {
+		j := slices.IndexFunc(r.Guesses, func(g Guess) bool { return g.Payment == rd.Payment })
+		if j < 0 {
 			j = len(r.Guesses)
-			byPayment[rd.Payment] = j
 			r.Guesses = append(r.Guesses, Guess{Payment: rd.Payment})
 		}
 		r.Guesses[j].Posterior += rd.Posterior
 		r.Guesses[j].Readings++
 	}
-	sort.SliceStable(r.Readings, func(i, j int) bool { return r.Readings[i].Posterior > r.Readings[j].Posterior })
-	sort.SliceStable(r.Guesses, func(i, j int) bool { return r.Guesses[i].Posterior > r.Guesses[j].Posterior })
+	slices.SortStableFunc(r.Readings, func(a, b Reading) int { return cmp.Compare(b.Posterior, a.Posterior) })
+	slices.SortStableFunc(r.Guesses, func(a, b Guess) int { return cmp.Compare(b.Posterior, a.Posterior) })
 	if len(r.Guesses) > 0 {
 		r.TopGuesses = 1
 		for _, g := range r.Guesses[1:] {

@@ -8,10 +8,11 @@
 // input and one output, whose payload is JSON (the Python original's v1,
 // byte for byte as its json.dumps writes it):
 //
-//	{"protocol": "kloak", "version": "1.0.0", "ws_url": "wss://relay.example/kpp", "timestamp": 1700000000, "fee_min": 20000000, "fee_unit": 10000000}
+//	{"protocol": "kloak", "version": "1.0.0", "ws_url": "wss://relay.example/kpp", "timestamp": 1700000000, "fee_min": 20000000, "fee_unit": 10000000, "fee_max": 30000000}
 //
-// fee_min and fee_unit (integer sompi, the node's kpp.FeePolicy) are
-// kloak's; a Python node omits them. Payloads ride on native transactions
+// fee_min, fee_unit and fee_max (integer sompi, the node's kpp.FeePolicy)
+// are kloak's; a Python node omits them, and fee_max is there only when the
+// node lets senders pay any fee from fee_min to it (PRIVACY.md). Payloads ride on native transactions
 // since Crescendo (KIP-14); a node whose kaspad predates it cannot pulse,
 // and says so once (Pulser).
 //

@@ -234,7 +234,7 @@ func TestDiscoveryOnDevnet(t *testing.T) {
 		t.Fatalf("scan found %d pulses, want B then A", len(pulses))
 	}
 	for _, p := range pulses {
-		if p.FeePolicy() != kpp.DefaultFeePolicy {
+		if p.FeePolicy() != kpp.DefaultNodeFeePolicy {
 			t.Errorf("%s announces %+v", p.WSURL, p.FeePolicy())
 		}
 	}

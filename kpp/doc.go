@@ -38,6 +38,14 @@
 // shows the broadcast), the receiver is paid in full, and fees follow real
 // mass so that every transaction meets KIP-9 and the relay floor.
 //
+// Privacy: the sender chooses the split of R + P, its coin among up to five
+// (SenderWallet.SelectUTXOs) and, where the relay announces fee_max, the
+// node fee within [fee_min, fee_max], so that an observer who knows KPP
+// finds several readings of the transaction with payments as round and as
+// likely as P (txbuild.Build2In4Out); the receiver contributes a coin like a
+// sender's (ReceiverWallet.ContributeUTXO, txbuild.ReceiverCoin). PRIVACY.md
+// has what such an observer learns, measured, and what the relay learns.
+//
 // Threat model in brief: the relay sees the session id, both wallets' IP
 // addresses, timing and sizes, and the fee address it chose; it cannot read
 // or forge the sealed messages. Because the same key seals both directions

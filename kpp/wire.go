@@ -198,7 +198,8 @@ func (f FeePolicy) Rule() analysis.FeeRule {
 }
 
 // FeeAddress is the relay's message to a sender: where the node fee goes,
-// and, from kloak nodes, the fee policy in integer sompi.
+// and, from kloak nodes, the fee policy in integer sompi (fee_max only
+// where the node lets the sender pay any fee from fee_min to it).
 type FeeAddress struct {
 	Type    string        `json:"type"` // "dust_address"
 	Address string        `json:"address"`

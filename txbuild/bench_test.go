@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/kloakprotocol/kloak/amount"
+	"github.com/kloakprotocol/kloak/analysis"
 )
 
 // Benchmarks on a 2-input, 4-output KPP-shaped transaction. Figures and the
@@ -83,6 +84,29 @@ func BenchmarkPayjoinBuildAndCheck(b *testing.B) {
 			b.Fatal(err)
 		}
 		if err := VerifySigned(pj, signed, f.params.Policy, f.params.FeeRate); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPayjoinBuildPrivate is Build2In4Out as kpp's sender calls it
+// with a kloak node: five coins to weigh and a node fee range, so that it
+// aims F too (private.go). About 150 candidates, each settled (masses and
+// fee) and read by the analyst.
+func BenchmarkPayjoinBuildPrivate(b *testing.B) {
+	const kas = amount.SompiPerKAS
+	f := newPayjoin(b, 50*kas, 100*kas, 1_055_000_000, 1)
+	f.params.FeeRule = analysis.FeeRule{Kind: analysis.FeeRange, Min: kas / 5, Unit: kas / 10, Max: 3 * kas / 10}
+	f.params.NodeFee = 25_000_000
+	for i, a := range []amount.Sompi{40, 80, 120, 300} {
+		u := f.params.Sender
+		u.Outpoint.Index = uint32(10 + i)
+		u.Entry.Amount = a * kas
+		f.params.SenderAlternatives = append(f.params.SenderAlternatives, u)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Build2In4Out(f.params); err != nil {
 			b.Fatal(err)
 		}
 	}

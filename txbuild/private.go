@@ -120,6 +120,18 @@ type candidate struct {
 	truthTop bool
 }
 
+// scratch is a coin's unshuffled transaction, whose amounts settle sets
+// for each candidate.
+type scratch struct {
+	tx    *Transaction
+	utxos []UTXOEntry
+}
+
+func (p PayjoinParams) scratch(coin UTXO) *scratch {
+	tx, utxos := (&candidate{coin: coin}).skeleton(p)
+	return &scratch{tx, utxos}
+}
+
 // skeleton returns the unshuffled transaction of c (inputs S, R with
 // signature-sized scripts; outputs r1, total − r1, F, change) and the
 // entries it spends.
@@ -227,7 +239,8 @@ func (p PayjoinParams) private(random io.Reader) (*candidate, error) {
 		}
 		// The network fee of a middle split: with a split aimed from it,
 		// the fee is the same but where storage mass sets it.
-		mid, ok := p.settle(coin, total/2, p.NodeFee)
+		sc := p.scratch(coin)
+		mid, ok := p.settle(coin, total/2, p.NodeFee, sc)
 		if !ok {
 			continue
 		}
@@ -304,7 +317,7 @@ func (p PayjoinParams) private(random io.Reader) (*candidate, error) {
 					c = nil
 					break
 				}
-				if c, ok = p.settle(coin, x, f); !ok {
+				if c, ok = p.settle(coin, x, f, sc); !ok {
 					c = nil
 					break
 				}
@@ -446,17 +459,20 @@ func (p PayjoinParams) pairAims(coin UTXO, d1 amount.Sompi, shift int64, rule an
 // settle builds coin with first receiver output x, node fee f and the
 // least network fee that meets the policy; false where the coin cannot
 // pay, the fee does not settle or a mass breaks the budget.
-func (p PayjoinParams) settle(coin UTXO, x, f amount.Sompi) (*candidate, bool) {
+// sc is the coin's transaction, reused: only its amounts change.
+func (p PayjoinParams) settle(coin UTXO, x, f amount.Sompi, sc *scratch) (*candidate, bool) {
 	total := p.Receiver.Entry.Amount + p.Payment
 	c := &candidate{coin: coin, total: total, r1: x, nodeFee: f}
 	fixed := uint64(p.Payment) + uint64(f)
 	var fee amount.Sompi
+	tx, utxos := sc.tx, sc.utxos
+	tx.Outputs[0].Amount, tx.Outputs[1].Amount, tx.Outputs[2].Amount = x, total-x, f
 	for range 8 {
 		if uint64(coin.Entry.Amount) <= fixed+uint64(fee) {
 			return nil, false
 		}
 		c.change = coin.Entry.Amount - amount.Sompi(fixed) - fee
-		tx, utxos := c.skeleton(p)
+		tx.Outputs[3].Amount = c.change
 		m, err := CalcMasses(tx, utxos)
 		if err != nil {
 			return nil, false

@@ -64,7 +64,7 @@
 // as *node.Client): UTXOs and Balance of the receive and change addresses
 // up to the next index plus a lookahead (immature coinbase outputs, and
 // outputs that transactions in the node's mempool spend, left out),
-// SelectUTXO and ContributeUTXO for the two sides of a payjoin,
+// SelectUTXOs and ContributeUTXO for the two sides of a payjoin,
 // SelectChangeUTXO for coins the wallet paid itself (a relay node's
 // pulses), FreshAddresses and ChangeAddress, SignInput, and Send for an
 // ordinary payment, built and signed but not submitted. Imported legacy keys
