@@ -280,8 +280,9 @@ func (p PayjoinParams) private(random io.Reader) (*candidate, error) {
 		}
 		// Decoys that weigh as much as P where the receiver's coin is read
 		// as the sender's (family B), and the round ones either side.
-		// (For a round P only: an arbitrary one has decoys enough.)
-		if bal := balancingDecoy(coin.Entry.Amount, p.Receiver.Entry.Amount, p.Payment); bal > 0 && roundness(p.Payment) >= roundDecoyStep {
+		// (For a round P, or where F is tied to P: an arbitrary P with a
+		// free F has decoys enough.)
+		if bal := balancingDecoy(coin.Entry.Amount, p.Receiver.Entry.Amount, p.Payment); bal > 0 && (roundness(p.Payment) >= roundDecoyStep || !freeFee) {
 			g := max(roundness(p.Payment), 1)
 			for _, t := range []amount.Sompi{bal, bal + g/2, bal - min(bal, g/2)} {
 				d, ok := decoyNear(p.Payment, t, tiedUnit)
@@ -657,7 +658,7 @@ const receiverMargin = 30_000_000 + DefaultChangeReserve
 
 // ReceiverCoins is how many of its smallest eligible coins a receiver
 // picks its contribution from.
-const ReceiverCoins = 3
+const ReceiverCoins = 4
 
 // ReceiverCoin returns the coin a payjoin receiver contributes for a
 // payment: one drawn at random among the ReceiverCoins smallest of those

@@ -175,18 +175,18 @@ func TestSenderAndReceiverCoins(t *testing.T) {
 	if len(SenderCoins(us, 21*kas)) != 0 {
 		t.Error("SenderCoins above the largest")
 	}
-	// For 4 KAS a receiver contributes one of its three smallest coins of
-	// at least 4.8 KAS: 5, 7 or 9.
+	// For 4 KAS a receiver contributes one of its ReceiverCoins (4)
+	// smallest coins of at least 4.8 KAS: 5, 7, 9 or 11.
 	rng := seededReader{rand.New(rand.NewPCG(1, 2))}
 	seen := map[amount.Sompi]int{}
-	for range 300 {
+	for range 400 {
 		u, ok, err := ReceiverCoin(us, 4*kas, rng)
 		if err != nil || !ok {
 			t.Fatal(ok, err)
 		}
 		seen[u.Entry.Amount/kas]++
 	}
-	if len(seen) != 3 || seen[5] == 0 || seen[7] == 0 || seen[9] == 0 {
+	if len(seen) != 4 || seen[5] == 0 || seen[7] == 0 || seen[9] == 0 || seen[11] == 0 {
 		t.Errorf("ReceiverCoin(4 KAS): %v", seen)
 	}
 	if u, ok, _ := ReceiverCoin(us, 30*kas, rng); !ok || u.Entry.Amount != 20*kas {
