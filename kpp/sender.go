@@ -214,7 +214,10 @@ func (p *SenderProposal) prepare(ctx context.Context, first []byte) error {
 		}
 	}
 	p.rate = rate
-	need := req.Amount + mostFee + cfg.ChangeReserve
+	// Coins that hold the drawn fee: the builder chooses a larger F (up to
+	// fee_max) only for a coin that still holds it and the reserve, so a
+	// sender is refused no payment the tied rule would have let it make.
+	need := req.Amount + p.nodeFee + cfg.ChangeReserve
 	coins, err := cfg.Wallet.SelectUTXOs(ctx, need)
 	if err == nil && len(coins) == 0 {
 		err = errors.New("the wallet offered none")

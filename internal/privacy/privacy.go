@@ -332,8 +332,9 @@ func (s *sim) kloak(c Construction, sender, receiver []txbuild.UTXO, p amount.So
 	if err != nil {
 		return Record{}, txbuild.Masses{}, err
 	}
-	// As kpp's sender: with fee_max the builder may pay up to it.
-	coins := txbuild.SenderCoins(sender, p+max(f, policy.Max)+txbuild.DefaultChangeReserve)
+	// As kpp's sender: coins that hold the drawn fee (the builder pays a
+	// larger one only from a coin that holds it).
+	coins := txbuild.SenderCoins(sender, p+f+txbuild.DefaultChangeReserve)
 	if len(coins) == 0 {
 		return Record{}, txbuild.Masses{}, errRefused
 	}
