@@ -27,6 +27,7 @@ const (
 	DefaultMaxConnectionsPerIP = 64
 	DefaultWriteTimeout        = 10 * time.Second
 	DefaultFeeAddressTimeout   = 10 * time.Second
+	DefaultCloseTimeout        = 5 * time.Second
 )
 
 // Config configures a Server. Every limit has a documented default, used
@@ -122,6 +123,13 @@ type Config struct {
 	// FeeAddressTimeout bounds FeeAddresses.NextFeeAddress. Default 10 s.
 	FeeAddressTimeout time.Duration
 
+	// CloseTimeout bounds a connection's end: the relay's notice and
+	// close frame, and the wallet's close frame (and whatever it sends
+	// before it), must pass within it; then the socket is closed whatever
+	// the wallet does. Default 5 s. With WriteTimeout it bounds every
+	// connection's life in every state (doc.go).
+	CloseTimeout time.Duration
+
 	// KeepMemory turns off what the relay does by default after a burst:
 	// when its connections have fallen below half their peak, a peak of at
 	// least 1,024 (about 8 MB of waiting receivers), it returns the freed
@@ -163,6 +171,7 @@ func (c Config) withDefaults() Config {
 	setDefault(&c.MaxConnectionsPerIP, DefaultMaxConnectionsPerIP)
 	setDefault(&c.WriteTimeout, DefaultWriteTimeout)
 	setDefault(&c.FeeAddressTimeout, DefaultFeeAddressTimeout)
+	setDefault(&c.CloseTimeout, DefaultCloseTimeout)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}

@@ -39,9 +39,10 @@ type message struct {
 type conn struct {
 	srv  *Server
 	ws   *websocket.Conn
-	nc   net.Conn // under ws: its deadlines wake the reader and bound writes
-	wire *wire    // between ws and nc, nil where there is none (wire.go)
-	id   uint64   // for logs, and the connection's key when it parks
+	nc   net.Conn   // under ws: its deadlines wake the reader and bound writes
+	wire *wire      // between ws and nc, nil where there is none (wire.go)
+	eof  *eofReader // under ws's reader where there is no wire
+	id   uint64     // for logs, and the connection's key when it parks
 
 	// Set before the first goroutine that serves the connection ends:
 	// role and session for logs (8 hex characters at most) and sid, the
@@ -160,10 +161,20 @@ func (c *conn) close(e ending) {
 }
 
 // finish sends e's notice, if any, and closes the connection with e's
-// status. Close waits (5 s at most, coder/websocket) for the wallet's
-// close frame, reading and discarding what comes before it.
+// status, within Config.CloseTimeout: the notice, the close frame and the
+// wallet's close frame (coder/websocket reads and discards what comes
+// before it, a frame's declared payload byte by byte with no deadline of
+// its own) must pass by then, or the socket is closed. The read deadline
+// bounds the waiting; the timer closes the socket should anything else
+// block.
 func (c *conn) finish(e ending) {
-	_ = c.nc.SetReadDeadline(time.Time{})
+	timeout := c.srv.cfg.CloseTimeout
+	_ = c.nc.SetReadDeadline(time.Now().Add(timeout))
+	hard := time.AfterFunc(timeout, func() { _ = c.nc.Close() })
+	defer func() {
+		hard.Stop()
+		_ = c.nc.Close() // closed already, unless Close failed early
+	}()
 	c.mu.Lock()
 	broken := c.broken
 	c.mu.Unlock()
@@ -245,14 +256,49 @@ func (c *conn) read() (message, error) {
 		}
 		n, err := r.Read(b[len(b):cap(b)])
 		b = b[:len(b)+n]
-		if err == io.EOF {
+		if err == io.EOF && !c.sawEOF() {
 			return message{typ, b}, nil
 		}
 		if err != nil {
 			putBuffer(b)
+			// coder/websocket ends a message at the socket's end too (a
+			// wrapped io.EOF is io.EOF to its reader): a wallet that
+			// half-closed mid-message sent no message, and nothing of it
+			// is relayed.
+			if err == io.EOF || c.sawEOF() || errors.Is(err, io.ErrUnexpectedEOF) {
+				return message{}, errCutShort
+			}
 			return message{}, err
 		}
 	}
+}
+
+// errCutShort: the wallet's socket ended before the message did.
+var errCutShort = errors.New("relay: the connection ended in the middle of a message")
+
+// sawEOF reports whether a read of the wallet's socket met its end. A
+// message whose frames came whole needs no read past its last byte, so a
+// message that ends where the socket ended was cut short.
+func (c *conn) sawEOF() bool {
+	if c.wire != nil {
+		return c.wire.eof
+	}
+	return c.eof != nil && c.eof.seen.Load()
+}
+
+// eofReader notes that the reader under it met its end (a connection
+// without a wire).
+type eofReader struct {
+	r    io.Reader
+	seen atomic.Bool
+}
+
+func (e *eofReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err == io.EOF {
+		e.seen.Store(true)
+	}
+	return n, err
 }
 
 // Message buffers are pooled: a wallet's message is read into one,

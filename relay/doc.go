@@ -55,8 +55,19 @@
 // Other ends carry only a close frame: 1009 for a message over
 // MaxMessageSize, 1008 for a late handshake or blob, a receiver (or a held
 // sender) that sends too much before it is paired, or a bridged session
-// over its time or traffic limit, 1001 for a bridged pair at Shutdown, 1000
-// otherwise (the other wallet left, no sender within PendingTTL). A wallet should check
+// over its time or traffic limit, 1001 for a bridged pair at Shutdown and
+// for a wallet whose peer left in the middle of a message, 1002 for a
+// violation of RFC 6455 (an unmasked frame, a length with its top bit set,
+// a message cut short by the socket's end), 1000 otherwise (the other
+// wallet left, no sender within PendingTTL). Nothing of a message that
+// did not end in a final frame is relayed.
+//
+// Every connection's life is bounded in every state: HandshakeTimeout,
+// BlobTimeout, PendingTTL or SenderWait, then SessionLifetime, each write
+// by WriteTimeout, and its end (the notice, the close frame and the
+// wallet's close reply) by CloseTimeout (5 s), after which the socket is
+// closed whatever the wallet sends (a frame that declares 2^63−1 bytes
+// instead of a close reply included). A wallet should check
 // every plaintext frame for an "error" member before it treats it as a
 // ciphertext: the base64 of an E2EE message never starts with "{".
 //

@@ -1,6 +1,11 @@
 package relay
 
 import (
+	"errors"
+	"io"
+	"net"
+	"os"
+
 	"github.com/coder/websocket"
 
 	"github.com/kloakprotocol/kloak/kpp"
@@ -57,7 +62,27 @@ var (
 	endQueueFull      = ending{code: websocket.StatusPolicyViolation, reason: "too many messages before a sender connected"}
 	endSessionBytes   = ending{code: websocket.StatusPolicyViolation, reason: "session traffic limit reached"}
 	endSessionExpired = ending{code: websocket.StatusPolicyViolation, reason: "session lifetime limit reached"}
+	endCutShort       = ending{code: websocket.StatusProtocolError, reason: "message cut short"}
+	endPeerCutShort   = ending{code: websocket.StatusGoingAway, reason: "the other wallet left in the middle of a message"}
+	endProtocolError  = ending{code: websocket.StatusProtocolError, reason: "protocol error"}
 )
+
+// readEnding is how a connection whose read failed with err ends (unless
+// an interrupt decided first): a message cut short by the socket's end
+// (its peer gets endPeerCutShort), a violation of RFC 6455 that
+// coder/websocket reports without a close of its own (an unmasked frame,
+// a length with its top bit set: status 1002), or the wallet gone.
+func readEnding(err error) ending {
+	var op *net.OpError
+	switch {
+	case errors.Is(err, errCutShort):
+		return endCutShort
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed),
+		errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &op), websocket.CloseStatus(err) != -1:
+		return endDone
+	}
+	return endProtocolError
+}
 
 // endStopping is what Shutdown interrupts every connection with.
 var endStopping = endShutdownNotice

@@ -20,7 +20,7 @@ func (c *conn) run() (ending, restFunc) {
 	m, err := c.read()
 	t.Stop()
 	if err != nil {
-		return c.conclude(endDone), nil
+		return c.conclude(readEnding(err)), nil
 	}
 	// Text or binary: the original json.loads either.
 	h, err := kpp.ParseHandshake(m.data)
@@ -58,7 +58,7 @@ func (c *conn) runReceiver(id string) (ending, restFunc) {
 	blob, err := c.read()
 	t.Stop()
 	if err != nil {
-		return c.conclude(endDone), nil
+		return c.conclude(readEnding(err)), nil
 	}
 	s := &session{id: id, receiver: c, blob: keep(blob), paired: make(chan struct{})}
 	putBuffer(blob.data)
@@ -137,6 +137,9 @@ func (c *conn) runSender(id string) (ending, restFunc) {
 // get status 1001 and no notice (nothing is injected into a bridge).
 func (c *conn) leaveBridge(b *bridge, e ending) ending {
 	other := endPeerGone
+	if e == endCutShort {
+		other = endPeerCutShort
+	}
 	if e.shutdown {
 		e, other = endShutdown, endShutdown
 	}
@@ -185,7 +188,7 @@ func (c *conn) relayLoop() (e ending, parked bool) {
 			continue
 		}
 		if err != nil {
-			return c.conclude(endDone), false
+			return c.conclude(readEnding(err)), false
 		}
 		if b == nil {
 			queued, overflow := reg.queue(c, m, cfg.MaxQueuedMessages, cfg.MaxQueuedBytes)

@@ -107,7 +107,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ws.SetReadLimit(s.cfg.MaxMessageSize)
-	c := &conn{srv: s, ws: ws, nc: uw.nc, wire: uw.wire, id: s.connIDs.Add(1)}
+	c := &conn{srv: s, ws: ws, nc: uw.nc, wire: uw.wire, eof: uw.eof, id: s.connIDs.Add(1)}
 	if c.debugEnabled() {
 		c.debug("relay: connection opened", "remote", client.String())
 	}
@@ -228,8 +228,10 @@ func (s *Server) Serve(ln net.Listener) error {
 // A wallet that is not in a bridge (handshake, blob, a receiver or a
 // sender waiting for the other) first gets the text frame
 // {"error":"Node shutting down","message":..}; then every wallet, bridged
-// ones included, gets a close frame with status 1001 (going away). Closing waits up to 5 s for each wallet's own close
-// frame, so a wallet that never answers holds Shutdown that long.
+// ones included, gets a close frame with status 1001 (going away).
+// Closing waits for each wallet's own close frame up to
+// Config.CloseTimeout (5 s), then closes the socket whatever the wallet
+// sends, so a wallet that never answers holds Shutdown that long at most.
 //
 // Shutdown returns nil once all connections have ended, or an error that
 // wraps ctx.Err() if ctx ends first (the connections still finish, each

@@ -46,6 +46,7 @@ type wire struct {
 	// connection parks).
 	mayPark bool
 	noWait  bool // readFD does not wait: the read returns errWouldPark
+	eof     bool // a read met the socket's end (conn.sawEOF)
 
 	// Write side.
 	wmu  sync.Mutex
@@ -169,6 +170,7 @@ func (w *wire) wait() ([]byte, error) {
 		if w.dst == nil {
 			putBuffer(b)
 		}
+		w.eof = true
 		return nil, io.EOF
 	}
 	return b, nil
@@ -274,6 +276,7 @@ type upgradeWriter struct {
 	http.ResponseWriter
 	nc   net.Conn
 	wire *wire
+	eof  *eofReader // where there is no wire
 }
 
 // Buffers of a connection without a wire: a KPP message is 0.2 to 2 KB.
@@ -300,8 +303,10 @@ func (u *upgradeWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		w.br = bufio.NewReaderSize(w, wireBufio)
 		return w, bufio.NewReadWriter(w.br, bufio.NewWriterSize(w, wireBufio)), nil
 	}
+	var r io.Reader = nc
 	if early > 0 {
-		return nc, bufio.NewReadWriter(brw.Reader, bufio.NewWriterSize(nc, writeBufferSize)), nil
+		r = brw.Reader
 	}
-	return nc, bufio.NewReadWriter(bufio.NewReaderSize(nc, readBufferSize), bufio.NewWriterSize(nc, writeBufferSize)), nil
+	u.eof = &eofReader{r: r}
+	return nc, bufio.NewReadWriter(bufio.NewReaderSize(u.eof, readBufferSize), bufio.NewWriterSize(nc, writeBufferSize)), nil
 }
