@@ -2,6 +2,7 @@ package relay_test
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -288,4 +289,31 @@ func TestProtocolErrorsClose1002(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Shutdown is not held by a wallet that answers its close frame with an
+// endless frame: it returns once CloseTimeout has passed.
+func TestShutdownNotHeldByEndlessFrame(t *testing.T) {
+	r := startRelay(t, relay.Config{CloseTimeout: 300 * time.Millisecond})
+	c := rawDial(t, r)
+	c.write(frame(true, 0x1, []byte(`{"role":"receiver","session_id":"`+newSessionID(t)+`"}`)))
+	c.write(frame(true, 0x1, []byte("blob")))
+	r.waitPending(t, 1)
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		done <- r.Shutdown(ctx)
+	}()
+	code, _, msgs := c.expectClose()
+	if code != websocket.StatusGoingAway || len(msgs) != 1 {
+		t.Fatalf("close %d after %q, want the notice and 1001", code, msgs)
+	}
+	c.write(mustHex("82 ff 7f ff ff ff ff ff ff ff 00 00 00 00"))
+	if err := <-done; err != nil {
+		t.Fatalf("Shutdown: %v after %v", err, time.Since(start))
+	}
+	t.Logf("Shutdown returned after %v", time.Since(start).Round(time.Millisecond))
+	c.expectEOF(5 * time.Second)
 }
