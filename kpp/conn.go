@@ -184,7 +184,7 @@ func (c *conn) readSealed(ctx context.Context) ([]byte, error) {
 func (c *conn) fail(reason error) {
 	ctx, cancel := context.WithTimeout(context.Background(), closeWait)
 	defer cancel()
-	_ = c.sendSealed(ctx, broadcastErrorMessage(reason.Error()))
+	_ = c.sendSealed(ctx, broadcastErrorMessage(refusalText(reason)))
 	c.close()
 }
 

@@ -300,6 +300,18 @@ func typed(plaintext []byte, want string, fields ...string) (map[string]json.Raw
 	return m, nil
 }
 
+// peerErrorIn returns the *PeerError plaintext carries if it is a
+// broadcast_error (or the original's legacy error), else nil.
+func peerErrorIn(plaintext []byte) error {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(plaintext, &m) != nil {
+		return nil
+	}
+	var typ string
+	_ = json.Unmarshal(m["type"], &typ)
+	return peerError(typ, m)
+}
+
 // PeerError is the other wallet's refusal: a broadcast_error, or the
 // original's legacy error message.
 type PeerError struct{ Message string }

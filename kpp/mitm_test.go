@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -426,8 +427,23 @@ func dustAddress(rewrite func(fa kpp.FeeAddress) []byte) mitmHook {
 	})
 }
 
-// otherLeft: the other wallet gave up, and the relay ended the session.
-var otherLeft = expect{"kpp.ErrRelay (the other wallet left)", func(err error) bool { return errors.Is(err, kpp.ErrRelay) }}
+// otherLeft: the other wallet gave up, and told why in a fixed text (a
+// *kpp.PeerError), or the session ended before it could.
+var otherLeft = expect{"kpp.ErrRelay or *kpp.PeerError (the other wallet left)", func(err error) bool {
+	var pe *kpp.PeerError
+	return errors.Is(err, kpp.ErrRelay) || errors.As(err, &pe) && isRefusalText(pe.Message)
+}}
+
+// isRefusalText reports whether s is one of the fixed texts a kloak wallet
+// sends when it stops (refusal.go): never an error with hosts or amounts.
+func isRefusalText(s string) bool {
+	for _, prefix := range []string{"refused: ", "cannot build: "} {
+		if rest, ok := strings.CutPrefix(s, prefix); ok {
+			return !strings.ContainsAny(rest, "0123456789:")
+		}
+	}
+	return s == "payjoin cancelled" || s == "broadcast failed" || s == "timed out" || s == "cancelled"
+}
 
 // signedInFull checks that the transaction the receiver signed, as the
 // proxy saw it go by, pays it in full for the offer it made, and returns

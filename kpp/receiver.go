@@ -254,6 +254,9 @@ func (r *Receiver) Wait(ctx context.Context) (*ReceiverResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kpp: waiting for a sender: %w", err)
 	}
+	if pe := peerErrorIn(pt); pe != nil {
+		return nil, pe // the sender refused after pairing
+	}
 	sd, err := DecodeSenderData(pt, r.cfg.Network)
 	if err != nil {
 		r.c.fail(err)
@@ -314,6 +317,13 @@ func (r *Receiver) Wait(ctx context.Context) (*ReceiverResult, error) {
 	}
 	if err := txbuild.VerifyInput(signed, utxos, msg.YourInputIndex); err != nil {
 		err = fmt.Errorf("kpp: the wallet's signature: %w", err)
+		r.c.fail(err)
+		return nil, err
+	}
+	// Only SIGHASH_ALL commits the receiver to these exact outputs: a
+	// wallet that signed otherwise would let the sender change them.
+	if sc := signed.Inputs[msg.YourInputIndex].SignatureScript; len(sc) == 0 || txbuild.SigHashType(sc[len(sc)-1]) != txbuild.SigHashAll {
+		err := fmt.Errorf("kpp: the wallet's signature: %w, want SIGHASH_ALL", txbuild.ErrBadSigHashType)
 		r.c.fail(err)
 		return nil, err
 	}

@@ -88,7 +88,9 @@ type SenderProposal struct {
 // against the request and the receiver's UTXO against its own node, builds
 // the payjoin with txbuild.Build2In4Out, sends it, and checks that the
 // receiver returned that very transaction with a valid signature on its own
-// input. Any refusal is a typed error, and the receiver is told.
+// input. Any refusal after pairing is a typed error, and the receiver is
+// told why in a short fixed text (a sealed broadcast_error; refusal.go),
+// never the error itself.
 func SenderPrepare(ctx context.Context, uri string, cfg SenderConfig) (*SenderProposal, error) {
 	if cfg.Wallet == nil || cfg.Chain == nil {
 		return nil, errors.New("kpp: SenderConfig needs Wallet and Chain")
@@ -111,7 +113,8 @@ func SenderPrepare(ctx context.Context, uri string, cfg SenderConfig) (*SenderPr
 		return nil, err
 	}
 	if err := p.prepare(ctx, first); err != nil {
-		p.c.close()
+		// Paired: the receiver is told why, in a fixed text (refusal.go).
+		p.c.fail(err)
 		return nil, err
 	}
 	return p, nil
@@ -237,7 +240,6 @@ func (p *SenderProposal) prepare(ctx context.Context, first []byte) error {
 		Policy: *cfg.Policy, FeeRate: rate, Random: cfg.Random,
 	})
 	if err != nil {
-		p.c.fail(err)
 		return err
 	}
 	p.nodeFee = p.pj.NodeFee
@@ -258,11 +260,9 @@ func (p *SenderProposal) prepare(ctx context.Context, first []byte) error {
 	}
 	returned, err := decodeReceiverSignature(pt)
 	if err != nil {
-		p.c.fail(err)
 		return err
 	}
 	if err := txbuild.VerifyAsSender(p.pj, returned); err != nil {
-		p.c.fail(err)
 		return err
 	}
 	p.tx = returned
@@ -353,7 +353,7 @@ func (p *SenderProposal) Finalize(ctx context.Context, signed *txbuild.Transacti
 	}
 	id, err := p.cfg.Chain.SubmitTransaction(ctx, signed)
 	if err != nil {
-		p.c.fail(fmt.Errorf("broadcast failed: %w", err))
+		p.c.fail(fmt.Errorf("%w: %w", errBroadcastFailed, err))
 		// A node that did not answer may have taken the transaction all
 		// the same (TestSenderNodeUnresponsiveAtBroadcast): a wallet must
 		// not pay again before its node says the payjoin is unknown.

@@ -22,9 +22,10 @@ var (
 	ErrNotPaidInFull      = errors.New("payjoin: the receiver's addresses are not paid exactly its UTXO plus the payment")
 	ErrBreaksRules        = errors.New("payjoin: transaction breaks the network's rules")
 	ErrProposalChanged    = errors.New("payjoin: transaction differs from the one proposed")
-	// ErrExposingSplit: a receiver output of exactly R or P would show
-	// anyone the receiver's coin and the payment.
-	ErrExposingSplit = errors.New("payjoin: a receiver output is exactly the receiver's UTXO or the payment")
+	// ErrExposingSplit: the receiver's outputs would mark it: one of exactly
+	// R or P (which shows the receiver's coin and the payment), all of
+	// R + P to one address, or a split no kloak sender draws.
+	ErrExposingSplit = errors.New("payjoin: the receiver's outputs would expose it")
 )
 
 // PayjoinParams describe a KPP payjoin from the sender's side.
@@ -344,15 +345,20 @@ func VerifyAsReceiver(tx *Transaction, t ReceiverTerms) error {
 	if tx.Version != 0 || tx.SubnetworkID != SubnetworkNative || tx.LockTime != 0 || tx.Gas != 0 || len(tx.Payload) != 0 {
 		return fmt.Errorf("%w: want version 0, native subnetwork, no lock time, gas or payload", ErrNotAgreedShape)
 	}
+	if n := tx.Inputs[t.InputIndex].SigOpCount; n != 1 {
+		return fmt.Errorf("%w: the receiver's input counts %d signature operations, want 1", ErrNotAgreedShape, n)
+	}
 	want, err := amount.Add(t.UTXO.Entry.Amount, t.Payment)
 	if err != nil {
 		return err
 	}
 	var got amount.Sompi
 	var exposing []amount.Sompi
+	var paid [2]int
 	for _, o := range tx.Outputs {
-		for _, a := range t.Addresses {
+		for i, a := range t.Addresses {
 			if o.ScriptPublicKey.Equal(a.ScriptPublicKey()) {
+				paid[i]++
 				if got, err = amount.Add(got, o.Amount); err != nil {
 					return fmt.Errorf("%w: %w", ErrNotPaidInFull, err)
 				}
@@ -367,6 +373,17 @@ func VerifyAsReceiver(tx *Transaction, t ReceiverTerms) error {
 	}
 	if len(exposing) > 0 {
 		return fmt.Errorf("%w: output of %s (UTXO %s, payment %s)", ErrExposingSplit, exposing[0], t.UTXO.Entry.Amount, t.Payment)
+	}
+	// One output to each address, each a share a kloak sender could have
+	// drawn (SplitMin–SplitMax per mille, or half): all of R + P to one
+	// address, or a sliver to one, marks the receiver's outputs.
+	if paid != [2]int{1, 1} {
+		return fmt.Errorf("%w: its addresses are paid by %d and %d outputs, want one each", ErrExposingSplit, paid[0], paid[1])
+	}
+	for _, o := range tx.Outputs {
+		if o.ScriptPublicKey.Equal(t.Addresses[0].ScriptPublicKey()) && !splitPossible(o.Amount, want) {
+			return fmt.Errorf("%w: a split of %s and %s is outside %d–%d per mille", ErrExposingSplit, o.Amount, want-o.Amount, SplitMin, SplitMax)
+		}
 	}
 	utxos := make([]UTXOEntry, 2)
 	utxos[t.InputIndex], utxos[other] = t.UTXO.Entry, t.SenderEntry

@@ -159,6 +159,14 @@ func (p PayjoinParams) budget() uint64 {
 	return p.Policy.MassBudget
 }
 
+// splitPossible reports whether x can be the first receiver output of a
+// total a kloak sender splits: within splitBounds, or half (the first
+// builder's fallback for a tiny total).
+func splitPossible(x, total amount.Sompi) bool {
+	lo, hi := splitBounds(total)
+	return (x >= lo && x <= hi) || x == total/2 || x == total-total/2
+}
+
 // splitBounds returns [ceil(total × SplitMin / 1000), floor(total ×
 // SplitMax / 1000)].
 func splitBounds(total amount.Sompi) (amount.Sompi, amount.Sompi) {

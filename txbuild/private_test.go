@@ -154,6 +154,42 @@ func TestVerifyAsReceiverExposingSplit(t *testing.T) {
 	if err := VerifyAsReceiver(tx, f.terms(pj)); !errors.Is(err, ErrExposingSplit) {
 		t.Fatalf("outputs of exactly R and P: %v", err)
 	}
+	// A split of 1 % and 99 %, and all of R + P to one address (the other
+	// output moved to the first address), are refused too; so is a
+	// receiver input that counts no signature operation.
+	for name, mutate := range map[string]func(tx *Transaction){
+		"1 % split": func(tx *Transaction) {
+			for i, o := range tx.Outputs {
+				switch {
+				case o.ScriptPublicKey.Equal(f.receiverAddrs[0].ScriptPublicKey()):
+					tx.Outputs[i].Amount = 110 * kas / 100
+				case o.ScriptPublicKey.Equal(f.receiverAddrs[1].ScriptPublicKey()):
+					tx.Outputs[i].Amount = 110*kas - 110*kas/100
+				}
+			}
+		},
+		"one address": func(tx *Transaction) {
+			for i, o := range tx.Outputs {
+				if o.ScriptPublicKey.Equal(f.receiverAddrs[1].ScriptPublicKey()) {
+					tx.Outputs[i].ScriptPublicKey = f.receiverAddrs[0].ScriptPublicKey()
+				}
+			}
+		},
+	} {
+		tx := pj.Tx.Clone()
+		mutate(tx)
+		if err := VerifyAsReceiver(tx, f.terms(pj)); !errors.Is(err, ErrExposingSplit) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	tx = pj.Tx.Clone()
+	tx.Inputs[pj.ReceiverInput].SigOpCount = 0
+	if err := VerifyAsReceiver(tx, f.terms(pj)); !errors.Is(err, ErrNotAgreedShape) {
+		t.Errorf("SigOpCount 0: %v", err)
+	}
+	if err := VerifyAsReceiver(pj.Tx, f.terms(pj)); err != nil {
+		t.Errorf("the builder's own split: %v", err)
+	}
 }
 
 func TestSenderAndReceiverCoins(t *testing.T) {
