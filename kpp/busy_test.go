@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,12 +22,14 @@ import (
 )
 
 // untouchable is a sender's wallet and chain that fail the test when a
-// payjoin gets far enough to use them.
+// payjoin gets far enough to use them (past the coin check before
+// pairing).
 type untouchable struct{ t *testing.T }
 
-func (u untouchable) SelectUTXOs(context.Context, amount.Sompi) ([]txbuild.UTXO, error) {
-	u.t.Error("SelectUTXOs called")
-	return nil, errors.New("untouchable")
+// SelectUTXOs answers: a sender looks for a coin before it pairs, and
+// that touches nothing.
+func (u untouchable) SelectUTXOs(_ context.Context, min amount.Sompi) ([]txbuild.UTXO, error) {
+	return []txbuild.UTXO{{Entry: txbuild.UTXOEntry{Amount: min}}}, nil
 }
 
 func (u untouchable) ChangeAddress(context.Context) (address.Address, error) {
@@ -196,5 +199,41 @@ func TestSenderWaitsForRelayHold(t *testing.T) {
 	}
 	if took := time.Since(began); took < hold {
 		t.Errorf("answered after %s, before the relay's hold of %s", took, hold)
+	}
+}
+
+// poorWallet has no coin large enough.
+type poorWallet struct{ untouchable }
+
+func (poorWallet) SelectUTXOs(context.Context, amount.Sompi) ([]txbuild.UTXO, error) {
+	return nil, errors.New("insufficient funds: the largest holds 1 KAS")
+}
+
+// A payer whose coins cannot cover the payment learns it before it pairs:
+// the relay sees no connection, so no receiver waits, signs or reserves
+// for it.
+func TestSenderWithoutFundsDoesNotPair(t *testing.T) {
+	var conns atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conns.Add(1)
+		http.Error(w, "no", http.StatusTeapot)
+	}))
+	defer srv.Close()
+	key, err := kpp.NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	to, err := address.Decode("kaspadev:qqd6e65yefepe9wk0m9vuxdufxd80sphy67gwwd0vdaumzdt4tc9sa7wfdavm", address.Devnet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uri := kpp.PaymentRequest{Address: to, Amount: 10 * amount.SompiPerKAS, Payload: "kpp", RelayURL: "ws" + strings.TrimPrefix(srv.URL, "http") + "/kpp", Key: key}.URI()
+	w := poorWallet{untouchable{t}}
+	_, err = kpp.SenderPrepare(context.Background(), uri, kpp.SenderConfig{Network: address.Devnet, Wallet: w, Chain: w})
+	if err == nil || !strings.Contains(err.Error(), "before pairing") || !strings.Contains(err.Error(), "the largest holds 1 KAS") {
+		t.Fatalf("SenderPrepare: %v, want a refusal before pairing", err)
+	}
+	if n := conns.Load(); n != 0 {
+		t.Fatalf("the sender connected to the relay %d time(s)", n)
 	}
 }

@@ -63,8 +63,9 @@ func (r *recordingWallet) signatures() []*txbuild.Transaction {
 // TestSenderNodeUnreachable: the sender's own node cannot be reached when
 // the sender looks up the receiver's UTXO (its port refuses connections).
 // SenderPrepare fails at once with node.ErrUnavailable, before it builds
-// or sends anything; the receiver sees the session end (kpp.ErrRelay);
-// neither signed anything, and no coin moved.
+// or sends anything; the receiver is told "payjoin cancelled" (nothing
+// that names the sender's node); neither signed anything, and no coin
+// moved.
 func TestSenderNodeUnreachable(t *testing.T) {
 	e, ws := newFundedEnv(t, "receiver", "sender")
 	recvW, sendW := ws[0], ws[1]
@@ -81,7 +82,10 @@ func TestSenderNodeUnreachable(t *testing.T) {
 
 	r := e.honestReceiver(t, recvW, e.relayURL)
 	p.Stop()
-	sw := &recordingWallet{Funds: sendW.Funds(sc, wallet.FundsOptions{CoinbaseMaturity: e.dev.SpendMaturity()})}
+	// The wallet finds its coins through the node directly (the check
+	// before pairing passes); the lookups of the payjoin go through the
+	// proxy, which refuses.
+	sw := &recordingWallet{Funds: sendW.Funds(e.client, wallet.FundsOptions{CoinbaseMaturity: e.dev.SpendMaturity()})}
 	began := time.Now()
 	_, serr := kpp.SenderPrepare(e.ctx, r.URI(), kpp.SenderConfig{Network: address.Devnet, Wallet: sw, Chain: sc, Timeouts: faultTimeouts})
 	if !errors.Is(serr, node.ErrUnavailable) {

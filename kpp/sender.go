@@ -107,6 +107,16 @@ func SenderPrepare(ctx context.Context, uri string, cfg SenderConfig) (*SenderPr
 	if err != nil {
 		return nil, err
 	}
+	// Before pairing, so that a receiver does not wait, sign or reserve
+	// for a payer that cannot pay: one coin must hold P and the change
+	// reserve (the node fee, which the relay names, comes on top).
+	least := req.Amount + cfg.ChangeReserve
+	if coins, err := cfg.Wallet.SelectUTXOs(ctx, least); err != nil || len(coins) == 0 {
+		if err == nil {
+			err = errors.New("the wallet offered none")
+		}
+		return nil, fmt.Errorf("kpp: before pairing: a UTXO of at least %s (payment + change reserve, then the node fee): %w", least, err)
+	}
 	p := &SenderProposal{cfg: cfg, req: req}
 	first, err := p.pair(ctx)
 	if err != nil {

@@ -132,6 +132,18 @@ func TestSendChecksBeforePassword(t *testing.T) {
 	}
 }
 
+// TestPayChecksBeforePairing: pay without --yes and without a terminal
+// stops before it opens the wallet, dials the node or pairs at the relay
+// (none runs here), instead of after the receiver has signed.
+func TestPayChecksBeforePairing(t *testing.T) {
+	wf := filepath.Join(t.TempDir(), "none.kloak") // never opened
+	uri := "kaspadev:qqd6e65yefepe9wk0m9vuxdufxd80sphy67gwwd0vdaumzdt4tc9sa7wfdavm?amount=1&payload=kpp&ws_url=ws://127.0.0.1:1/kpp&e2ee_key=7pb2L9CTBRzlHa2eyhF1L6bd1GPyB9jfLpZIF3mocPQ"
+	res := run(t, nil, "pay", uri, "--wallet-file", wf, "--kaspad", "127.0.0.1:1")
+	if clitest.ExitCode(res.err) != 1 || !strings.Contains(res.stderr, "not a terminal to confirm the payment: use --yes") || strings.Contains(res.stderr, passwordEnv) {
+		t.Errorf("exit %d, stderr %q, want it to ask for --yes first", clitest.ExitCode(res.err), res.stderr)
+	}
+}
+
 // TestWrongPasswordBeforeNode: balance and send open the wallet before they
 // dial the node, so a wrong password is reported as such (no node runs).
 func TestWrongPasswordBeforeNode(t *testing.T) {

@@ -175,6 +175,11 @@ signature, shows what you pay (amount, node fee, network fee) and, once you agre
 (or with --yes), signs your input and broadcasts.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// Without --yes the payment is confirmed on a terminal: say so
+			// before pairing, not after the receiver has signed.
+			if !yes && !cli.StdinIsTerminal() {
+				return errNoConfirm
+			}
 			return nf.run(cmd, func(ctx context.Context, s *session, out printer) error {
 				prop, err := kpp.SenderPrepare(ctx, args[0], kpp.SenderConfig{
 					Network: s.net, Wallet: s.funds, Chain: s.client, OnEvent: stepEvents(out),
