@@ -868,16 +868,10 @@ func (a *abuse) rawUpgrade(ctx context.Context, src *source) (net.Conn, *bufio.R
 		return nil, nil, err
 	}
 	_ = nc.SetDeadline(time.Now().Add(15 * time.Second))
-	fmt.Fprintf(nc, "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n", relay.Path, a.hostport)
-	br := bufio.NewReader(nc)
-	resp, err := http.ReadResponse(br, nil)
+	br, err := upgradeByHand(nc, a.hostport)
 	if err != nil {
 		nc.Close()
 		return nil, nil, err
-	}
-	if resp.StatusCode != http.StatusSwitchingProtocols {
-		nc.Close()
-		return nil, nil, fmt.Errorf("upgrade: HTTP %d", resp.StatusCode)
 	}
 	return nc, br, nil
 }

@@ -39,10 +39,10 @@ type message struct {
 type conn struct {
 	srv  *Server
 	ws   *websocket.Conn
-	nc   net.Conn   // under ws: its deadlines wake the reader and bound writes
-	wire *wire      // between ws and nc, nil where there is none (wire.go)
-	eof  *eofReader // under ws's reader where there is no wire
-	id   uint64     // for logs, and the connection's key when it parks
+	nc   net.Conn // under ws: its deadlines wake the reader and bound writes
+	wire *wire    // between ws and nc, nil where there is none (wire.go)
+	eof  *eofConn // what ws reads: the wire or nc, noting the socket's end
+	id   uint64   // for logs, and the connection's key when it parks
 
 	// Set before the first goroutine that serves the connection ends:
 	// role and session for logs (8 hex characters at most) and sid, the
@@ -279,22 +279,19 @@ var errCutShort = errors.New("relay: the connection ended in the middle of a mes
 // sawEOF reports whether a read of the wallet's socket met its end. A
 // message whose frames came whole needs no read past its last byte, so a
 // message that ends where the socket ended was cut short.
-func (c *conn) sawEOF() bool {
-	if c.wire != nil {
-		return c.wire.eof
-	}
-	return c.eof != nil && c.eof.seen.Load()
-}
+func (c *conn) sawEOF() bool { return c.eof.seen.Load() }
 
-// eofReader notes that the reader under it met its end (a connection
-// without a wire).
-type eofReader struct {
-	r    io.Reader
+// eofConn is the net.Conn the relay hands coder/websocket (the wire, or
+// nc where there is none): it notes that a read met the socket's end.
+// coder/websocket reads through it after the bytes net/http had buffered
+// (it resets its reader onto the hijacked net.Conn).
+type eofConn struct {
+	net.Conn
 	seen atomic.Bool
 }
 
-func (e *eofReader) Read(p []byte) (int, error) {
-	n, err := e.r.Read(p)
+func (e *eofConn) Read(p []byte) (int, error) {
+	n, err := e.Conn.Read(p)
 	if err == io.EOF {
 		e.seen.Store(true)
 	}

@@ -3,6 +3,7 @@ package relay_test
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"syscall"
 	"testing"
@@ -23,10 +25,16 @@ import (
 // Frames written by hand, for what a WebSocket library would not send
 // (issue 17). Each test names the exact bytes of the report.
 
+// halfCloser is a connection whose write side closes alone: TCP, or TLS.
+type halfCloser interface {
+	net.Conn
+	CloseWrite() error
+}
+
 // rawConn is a wallet speaking RFC 6455 by hand.
 type rawConn struct {
 	t  testing.TB
-	nc *net.TCPConn
+	nc halfCloser
 	br *bufio.Reader
 }
 
@@ -48,14 +56,49 @@ func rawDialErr(t testing.TB, r *testRelay) (*rawConn, error) {
 		return nil, err
 	}
 	_ = nc.SetDeadline(time.Now().Add(20 * time.Second))
-	fmt.Fprintf(nc, "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n", relay.Path, host)
+	br, err := upgradeByHand(nc, host)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return &rawConn{t, nc.(*net.TCPConn), br}, nil
+}
+
+// rawDialTLS is rawDial over TLS to addr. With early, it sends those
+// bytes right behind its upgrade request, before the relay answers.
+func rawDialTLS(t testing.TB, addr string, early []byte) *rawConn {
+	t.Helper()
+	nc, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	_ = nc.SetDeadline(time.Now().Add(20 * time.Second))
+	req := fmt.Sprintf("GET %s HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n", relay.Path, addr)
+	if _, err := nc.Write(append([]byte(req), early...)); err != nil {
+		t.Fatal(err)
+	}
 	br := bufio.NewReader(nc)
 	resp, err := http.ReadResponse(br, nil)
 	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
-		nc.Close()
-		return nil, fmt.Errorf("upgrade: %v %v", resp, err)
+		t.Fatalf("upgrade: %v %v", resp, err)
 	}
-	return &rawConn{t, nc.(*net.TCPConn), br}, nil
+	return &rawConn{t, nc, br}
+}
+
+// upgradeByHand sends the WebSocket upgrade request on nc and reads the
+// relay's 101 answer.
+func upgradeByHand(nc net.Conn, hostport string) (*bufio.Reader, error) {
+	fmt.Fprintf(nc, "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n", relay.Path, hostport)
+	br := bufio.NewReader(nc)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		return nil, fmt.Errorf("upgrade: HTTP %d", resp.StatusCode)
+	}
+	return br, nil
 }
 
 func (c *rawConn) write(b []byte) {
@@ -316,4 +359,35 @@ func TestShutdownNotHeldByEndlessFrame(t *testing.T) {
 	}
 	t.Logf("Shutdown returned after %v", time.Since(start).Round(time.Millisecond))
 	c.expectEOF(5 * time.Second)
+}
+
+// The same over TLS terminated by the relay's own http.Server, where the
+// relay has no wire (the hijacked *tls.Conn is no socket it can wait on),
+// as on systems without one: a message cut short by the sender's
+// close_notify is not relayed, and a handshake and blob sent in the same
+// write as the upgrade request (bytes net/http had buffered) still count.
+func TestHalfClosedWithoutWire(t *testing.T) {
+	srv, err := relay.New(relay.Config{FeeAddresses: &testFees{}, CloseTimeout: time.Second, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewTLSServer(srv)
+	defer ts.Close()
+	defer srv.Shutdown(context.Background())
+	addr := strings.TrimPrefix(ts.URL, "https://")
+	id := newSessionID(t)
+	recv := rawDialTLS(t, addr, append(frame(true, 0x1, []byte(`{"role":"receiver","session_id":"`+id+`"}`)), frame(true, 0x2, []byte("blob"))...))
+	send := rawDialTLS(t, addr, frame(true, 0x1, []byte(`{"role":"sender","session_id":"`+id+`"}`)))
+	for _, want := range []string{"dust_address", "blob"} {
+		if _, p, err := send.next(); err != nil || !strings.Contains(string(p), want) {
+			t.Fatalf("sender: %q, %v; want the %s", p, err, want)
+		}
+	}
+	send.write(append(mustHex("01 a8 00 00 00 00"), []byte(strings.Repeat("A", 40))...))
+	if err := send.nc.CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	if code, reason, msgs := recv.expectClose(); code != websocket.StatusGoingAway || len(msgs) != 0 {
+		t.Fatalf("the receiver got %d %q after %q, want 1001 and no message", code, reason, msgs)
+	}
 }

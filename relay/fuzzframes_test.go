@@ -74,14 +74,14 @@ func TestFrameFuzz(t *testing.T) {
 var faults = []struct {
 	name  string
 	bytes func(rng *rand.Rand) []byte // what it writes before it acts; nil: nothing
-	act   func(c *net.TCPConn)        // what it does then
+	act   func(c halfCloser)          // what it does then
 }{
 	{"half-close mid-message", func(rng *rand.Rand) []byte {
 		return append(frame(false, 0x1, randomBytes(rng, rng.IntN(64))), []byte{0x80, 0x80 | 20, 0, 0, 0, 0}...)
-	}, func(c *net.TCPConn) { c.CloseWrite() }},
+	}, func(c halfCloser) { c.CloseWrite() }},
 	{"reset mid-message", func(rng *rand.Rand) []byte {
 		return frame(false, 0x2, randomBytes(rng, rng.IntN(64)))
-	}, func(c *net.TCPConn) { c.SetLinger(0); c.Close() }},
+	}, func(c halfCloser) { c.(*net.TCPConn).SetLinger(0); c.Close() }},
 	{"unmasked frame", func(*rand.Rand) []byte { return []byte{0x81, 0x02, 'h', 'i'} }, nil},
 	{"reserved bits", func(*rand.Rand) []byte { return []byte{0xc1, 0x80, 0, 0, 0, 0} }, nil},
 	{"unknown opcode", func(*rand.Rand) []byte { return []byte{0x83, 0x80, 0, 0, 0, 0} }, nil},

@@ -46,7 +46,6 @@ type wire struct {
 	// connection parks).
 	mayPark bool
 	noWait  bool // readFD does not wait: the read returns errWouldPark
-	eof     bool // a read met the socket's end (conn.sawEOF)
 
 	// Write side.
 	wmu  sync.Mutex
@@ -170,7 +169,6 @@ func (w *wire) wait() ([]byte, error) {
 		if w.dst == nil {
 			putBuffer(b)
 		}
-		w.eof = true
 		return nil, io.EOF
 	}
 	return b, nil
@@ -276,7 +274,7 @@ type upgradeWriter struct {
 	http.ResponseWriter
 	nc   net.Conn
 	wire *wire
-	eof  *eofReader // where there is no wire
+	eof  *eofConn // what coder/websocket reads: notes the socket's end
 }
 
 // Buffers of a connection without a wire: a KPP message is 0.2 to 2 KB.
@@ -300,13 +298,16 @@ func (u *upgradeWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 			w.rbuf = append(getBuffer(), b...)
 		}
 		u.wire = w
-		w.br = bufio.NewReaderSize(w, wireBufio)
-		return w, bufio.NewReadWriter(w.br, bufio.NewWriterSize(w, wireBufio)), nil
+		u.eof = &eofConn{Conn: w}
+		w.br = bufio.NewReaderSize(u.eof, wireBufio)
+		return u.eof, bufio.NewReadWriter(w.br, bufio.NewWriterSize(w, wireBufio)), nil
 	}
-	var r io.Reader = nc
+	// coder/websocket reads what brw.Reader holds, then resets it onto the
+	// returned net.Conn: the eofConn is under every read after the first
+	// bytes.
+	u.eof = &eofConn{Conn: nc}
 	if early > 0 {
-		r = brw.Reader
+		return u.eof, bufio.NewReadWriter(brw.Reader, bufio.NewWriterSize(nc, writeBufferSize)), nil
 	}
-	u.eof = &eofReader{r: r}
-	return nc, bufio.NewReadWriter(bufio.NewReaderSize(u.eof, readBufferSize), bufio.NewWriterSize(nc, writeBufferSize)), nil
+	return u.eof, bufio.NewReadWriter(bufio.NewReaderSize(u.eof, readBufferSize), bufio.NewWriterSize(nc, writeBufferSize)), nil
 }
