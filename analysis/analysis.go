@@ -242,6 +242,16 @@ func mulDiv(sum, pm uint64, up bool) uint64 {
 	return q
 }
 
+// Reweigh multiplies each reading's weight by factor (a likelihood the
+// caller knows beyond the rules and the prior, as a learning analyst's)
+// and recomputes the posteriors, the guesses and what is certain.
+func (r *Report) Reweigh(factor func(Reading) float64) {
+	for i := range r.Readings {
+		r.Readings[i].Weight *= factor(r.Readings[i])
+	}
+	r.summarize()
+}
+
 func (r *Report) summarize() {
 	var total float64
 	for _, rd := range r.Readings {

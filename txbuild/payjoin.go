@@ -352,13 +352,17 @@ func VerifyAsReceiver(tx *Transaction, t ReceiverTerms) error {
 	if err != nil {
 		return err
 	}
-	var got amount.Sompi
+	var got, first amount.Sompi // first: what the first address gets
 	var exposing []amount.Sompi
 	var paid [2]int
+	spks := [2]address.ScriptPublicKey{t.Addresses[0].ScriptPublicKey(), t.Addresses[1].ScriptPublicKey()}
 	for _, o := range tx.Outputs {
-		for i, a := range t.Addresses {
-			if o.ScriptPublicKey.Equal(a.ScriptPublicKey()) {
+		for i, spk := range spks {
+			if o.ScriptPublicKey.Equal(spk) {
 				paid[i]++
+				if i == 0 {
+					first = o.Amount
+				}
 				if got, err = amount.Add(got, o.Amount); err != nil {
 					return fmt.Errorf("%w: %w", ErrNotPaidInFull, err)
 				}
@@ -380,10 +384,8 @@ func VerifyAsReceiver(tx *Transaction, t ReceiverTerms) error {
 	if paid != [2]int{1, 1} {
 		return fmt.Errorf("%w: its addresses are paid by %d and %d outputs, want one each", ErrExposingSplit, paid[0], paid[1])
 	}
-	for _, o := range tx.Outputs {
-		if o.ScriptPublicKey.Equal(t.Addresses[0].ScriptPublicKey()) && !splitPossible(o.Amount, want) {
-			return fmt.Errorf("%w: a split of %s and %s is outside %d–%d per mille", ErrExposingSplit, o.Amount, want-o.Amount, SplitMin, SplitMax)
-		}
+	if !splitPossible(first, want) {
+		return fmt.Errorf("%w: a split of %s and %s is outside %d–%d per mille", ErrExposingSplit, first, want-first, SplitMin, SplitMax)
 	}
 	utxos := make([]UTXOEntry, 2)
 	utxos[t.InputIndex], utxos[other] = t.UTXO.Entry, t.SenderEntry

@@ -180,9 +180,7 @@ func splitBounds(total amount.Sompi) (amount.Sompi, amount.Sompi) {
 	return amount.Sompi(lo), amount.Sompi(hi)
 }
 
-// coins returns the sender's coins to weigh: Sender first, then the
-// alternatives that hold P + F + the reserve, at most MaxSenderCoins in
-// all, no outpoint twice.
+// reserve is ChangeReserve or its default.
 func (p PayjoinParams) reserve() amount.Sompi {
 	if p.ChangeReserve == 0 {
 		return DefaultChangeReserve
@@ -190,6 +188,9 @@ func (p PayjoinParams) reserve() amount.Sompi {
 	return p.ChangeReserve
 }
 
+// coins returns the sender's coins to weigh: Sender first, then the
+// alternatives that hold P + F + the reserve, at most MaxSenderCoins in
+// all, no outpoint twice.
 func (p PayjoinParams) coins() []UTXO {
 	reserve := p.reserve()
 	need := uint64(p.Payment) + uint64(p.NodeFee) + uint64(reserve)

@@ -60,41 +60,16 @@ func (l *Learner) Report(rec Record) (analysis.Report, error) {
 	if err != nil {
 		return rep, err
 	}
-	var total float64
-	for i := range rep.Readings {
-		rd := &rep.Readings[i]
+	rep.Reweigh(func(rd analysis.Reading) float64 {
 		lr := 0.0
-		for f, b := range bins(rec, *rd) {
+		for f, b := range bins(rec, rd) {
 			// Laplace smoothing: a bin never seen is not impossible.
 			pt := (l.counts[1][f][b] + 1) / (l.totals[1] + nBins)
 			pf := (l.counts[0][f][b] + 1) / (l.totals[0] + nBins)
 			lr += math.Log(pt / pf)
 		}
-		rd.Weight *= math.Exp(lr)
-		total += rd.Weight
-	}
-	byPayment := map[amount.Sompi]int{}
-	rep.Guesses = rep.Guesses[:0]
-	for i := range rep.Readings {
-		rd := &rep.Readings[i]
-		rd.Posterior = rd.Weight / total
-		j, ok := byPayment[rd.Payment]
-		if !ok {
-			j = len(rep.Guesses)
-			byPayment[rd.Payment] = j
-			rep.Guesses = append(rep.Guesses, analysis.Guess{Payment: rd.Payment})
-		}
-		rep.Guesses[j].Posterior += rd.Posterior
-		rep.Guesses[j].Readings++
-	}
-	best := 0
-	for j, g := range rep.Guesses {
-		if g.Posterior > rep.Guesses[best].Posterior {
-			best = j
-		}
-	}
-	rep.Guesses[0], rep.Guesses[best] = rep.Guesses[best], rep.Guesses[0]
-	rep.TopGuesses = 1
+		return math.Exp(lr)
+	})
 	return rep, nil
 }
 
