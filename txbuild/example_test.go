@@ -38,3 +38,22 @@ func Example() {
 	// minimum relay fee: 162400 sompi
 	// problems: []
 }
+
+// A payjoin's two wallets pick their coins: the sender offers up to five
+// that can pay (Build2In4Out spends the one that leaves an observer least
+// sure of the payment), the receiver contributes one a sender of that
+// payment could have spent.
+func ExampleSenderCoins() {
+	const kas = amount.SompiPerKAS
+	var coins []txbuild.UTXO
+	for i, a := range []amount.Sompi{3, 40, 12, 7, 150, 25, 9} {
+		coins = append(coins, txbuild.UTXO{Outpoint: txbuild.Outpoint{Index: uint32(i)}, Entry: txbuild.UTXOEntry{Amount: a * kas}})
+	}
+	picked := txbuild.SenderCoins(coins, 8*kas)
+	fmt.Println(len(picked), "coins, from", picked[0].Entry.Amount, "to", picked[len(picked)-1].Entry.Amount)
+	u, _, _ := txbuild.ReceiverCoin(coins, 100*kas, nil) // none holds 100.8 KAS: the largest
+	fmt.Println(u.Entry.Amount)
+	// Output:
+	// 5 coins, from 9 KAS to 150 KAS
+	// 150 KAS
+}
